@@ -1,0 +1,82 @@
+// The registry's model: what one etcd key under the prefix says about one service instance.
+
+export type InstanceStatus = 'serving' | 'draining' | 'unhealthy';
+
+export interface Locality {
+  region?: string;
+  zone?: string;
+  subZone?: string;
+}
+
+export type HealthCheckSpec =
+  | { type: 'tcp'; intervalMs?: number; timeoutMs?: number; healthyThreshold?: number; unhealthyThreshold?: number; port?: number }
+  | {
+      type: 'http';
+      path?: string;
+      expectedStatus?: number;
+      intervalMs?: number;
+      timeoutMs?: number;
+      healthyThreshold?: number;
+      unhealthyThreshold?: number;
+      port?: number;
+    }
+  | {
+      type: 'grpc';
+      /** grpc.health.v1 service name; empty string = the server as a whole. */
+      service?: string;
+      intervalMs?: number;
+      timeoutMs?: number;
+      healthyThreshold?: number;
+      unhealthyThreshold?: number;
+      port?: number;
+    };
+
+/** Which of the three value formats of the key schema a registration was written in. */
+export type RegistrationFormat = 'json' | 'go-naming' | 'host-port';
+
+/** A validated registration: one instance of one service. */
+export interface Instance {
+  service: string;
+  /** The rest of the key after `<prefix><service>/`. */
+  instanceId: string;
+  /** Full etcd key, as operators see it. */
+  key: string;
+  format: RegistrationFormat;
+  address: string;
+  port: number;
+  /** ≥ 0; 0 means draining (DESIGN.md). */
+  weight: number;
+  status: InstanceStatus;
+  priority: number;
+  locality: Locality;
+  metadata: Record<string, string>;
+  healthCheck?: HealthCheckSpec;
+  /** etcd lease id (decimal string), '0' when the key has no lease. */
+  lease: string;
+  /** etcd mod_revision of the value this instance was built from. */
+  modRevision: string;
+}
+
+/** A key whose value failed to parse or validate. */
+export interface RejectedEntry {
+  service: string;
+  key: string;
+  reason: string;
+  /** The raw value, truncated for display. */
+  valuePreview: string;
+  modRevision: string;
+  /** True when an earlier good value of this key keeps serving (DESIGN.md: bad writes never drop good data). */
+  keepsLastGood: boolean;
+}
+
+/** A point-in-time, immutable view of the registry. */
+export interface RegistryView {
+  /** service → instanceId → instance */
+  services: ReadonlyMap<string, ReadonlyMap<string, Instance>>;
+  /** full key → rejection */
+  rejected: ReadonlyMap<string, RejectedEntry>;
+  /** etcd revision this view reflects. */
+  revision: string;
+}
+
+export type WatchState = 'starting' | 'syncing' | 'watching' | 'reconnecting' | 'resyncing' | 'stopped';

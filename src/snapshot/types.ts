@@ -1,0 +1,54 @@
+// What the snapshot stage hands to the xDS server: every resource encoded once, with a content-derived version.
+
+export const TYPE_URL = {
+  cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+} as const;
+
+export type TypeUrl = (typeof TYPE_URL)[keyof typeof TYPE_URL];
+
+/** Order in which a push across types is written, so Envoy's cluster and listener warming complete. */
+export const PUSH_ORDER: readonly TypeUrl[] = [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route];
+
+export function isTypeUrl(value: string): value is TypeUrl {
+  return (PUSH_ORDER as readonly string[]).includes(value);
+}
+
+/** One resource as it goes on the wire: the bytes of the message inside google.protobuf.Any. */
+export interface EncodedResource {
+  readonly typeUrl: TypeUrl;
+  readonly name: string;
+  /** Derived from the encoded bytes: equal content, equal version, on every replica. */
+  readonly version: string;
+  /** The serialized resource message (Any.value), shared by every stream that receives it. */
+  readonly body: Uint8Array;
+  /** The same resource as proto3 JSON, for the debug API. */
+  readonly json: Record<string, unknown>;
+}
+
+export type ResourceMap = ReadonlyMap<string, EncodedResource>;
+
+/** A consistent set of resources of every type. Never mutated once published. */
+export interface Snapshot {
+  /** Content-derived version of the whole snapshot (used as SotW version_info). */
+  readonly version: string;
+  readonly resources: ReadonlyMap<TypeUrl, ResourceMap>;
+  readonly builtAt: Date;
+  /**
+   * When the oldest registry change folded into this snapshot was seen (for push-latency metrics);
+   * undefined for snapshots not caused by a change (the initial one).
+   */
+  readonly changeSeenAt?: number;
+}
+
+/** Names whose resources differ between two snapshots, per type (added, changed or removed). */
+export type SnapshotDiff = ReadonlyMap<TypeUrl, ReadonlySet<string>>;
+
+/** The xDS server reads resources through this; snapshot/ implements it, xds/ never sees etcd. */
+export interface SnapshotSource {
+  current(): Snapshot;
+  /** Called after each new snapshot is published; returns an unsubscribe function. */
+  onSnapshot(listener: (snapshot: Snapshot, diff: SnapshotDiff) => void): () => void;
+}

@@ -1,0 +1,61 @@
+// Per-stream state as the admin API and metrics see it. The stream engine owns the live state; these are
+// read-only views of it.
+import type { TypeUrl } from '../snapshot/types.js';
+
+export type XdsProtocol = 'sotw' | 'delta';
+/** ADS, or one of the per-type discovery services. */
+export type XdsApi = 'ads' | 'eds' | 'cds' | 'lds' | 'rds';
+
+export interface NodeInfo {
+  id: string;
+  cluster: string;
+  locality: { region?: string; zone?: string; subZone?: string };
+  userAgentName: string;
+  userAgentVersion: string;
+  clientFeatures: string[];
+}
+
+/** SYNCED: last response ACKed. STALE: a response is in flight (not yet ACKed). NACKED: last response rejected. */
+export type SyncStatus = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT_SENT';
+
+export interface NackRecord {
+  version: string;
+  nonce: string;
+  message: string;
+  at: Date;
+}
+
+export interface TypeStreamInfo {
+  typeUrl: TypeUrl;
+  wildcard: boolean;
+  /** Explicitly named resources (excluding the wildcard). */
+  subscribed: string[];
+  lastSentVersion?: string;
+  lastSentNonce?: string;
+  lastSentAt?: Date;
+  lastAckedVersion?: string;
+  lastAckedAt?: Date;
+  lastNack?: NackRecord;
+  status: SyncStatus;
+  /** Resource name → version the client is known to hold (after ACK) — delta keeps it per resource. */
+  acked: ReadonlyMap<string, string>;
+}
+
+export interface StreamInfo {
+  id: string;
+  protocol: XdsProtocol;
+  api: XdsApi;
+  node?: NodeInfo;
+  peer: string;
+  connectedAt: Date;
+  types: ReadonlyMap<TypeUrl, TypeStreamInfo>;
+}
+
+/** Events the xDS server emits for metrics and logs. */
+export interface XdsServerEvents {
+  streamOpened: [info: StreamInfo];
+  streamClosed: [info: StreamInfo];
+  responseSent: [info: StreamInfo, typeUrl: TypeUrl, resourceCount: number, changeSeenAt: number | undefined];
+  ack: [info: StreamInfo, typeUrl: TypeUrl];
+  nack: [info: StreamInfo, typeUrl: TypeUrl, nack: NackRecord];
+}
