@@ -1,0 +1,34 @@
+// Encoding a resource once: protobuf bytes, a version derived from those bytes, and proto3 JSON for the debug API.
+import { createHash } from 'node:crypto';
+import { envoyType } from '../envoy/protos.js';
+import type { EncodedResource, TypeUrl } from './types.js';
+
+const TYPE_URL_PREFIX = 'type.googleapis.com/';
+
+/** Packs a message as google.protobuf.Any (for typed_config and api_listener fields). */
+export function packAny(fullName: string, message: Record<string, unknown>): { type_url: string; value: Uint8Array } {
+  const type = envoyType(fullName);
+  return { type_url: TYPE_URL_PREFIX + fullName, value: type.encode(type.fromObject(message)).finish() };
+}
+
+/** Versions are a short hash of the encoded bytes: equal content gives equal versions on every replica. */
+export function contentVersion(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+/**
+ * Encodes one resource. Callers build messages with sorted map keys so that protobufjs' encoding (which follows
+ * object key order for maps) is deterministic.
+ */
+export function encodeResource(typeUrl: TypeUrl, name: string, message: Record<string, unknown>): EncodedResource {
+  const type = envoyType(typeUrl.slice(TYPE_URL_PREFIX.length));
+  const decoded = type.fromObject(message);
+  const body = type.encode(decoded).finish();
+  const json = type.toObject(decoded, { enums: String, longs: String, bytes: String, defaults: false, json: true });
+  return { typeUrl, name, version: contentVersion(body), body, json };
+}
+
+/** Returns a copy of a string map with keys in sorted order. */
+export function sortedRecord<V>(record: Record<string, V>): Record<string, V> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

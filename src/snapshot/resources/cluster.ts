@@ -1,0 +1,32 @@
+// Cluster for one service: type EDS, endpoints over ADS under the service's own name.
+import type { Instance } from '../../registry/types.js';
+import { packAny } from '../encode.js';
+
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/** Instances that say they speak gRPC (or h2) make Envoy use HTTP/2 upstream. */
+function speaksHttp2(instances: Iterable<Instance>): boolean {
+  for (const instance of instances) {
+    const protocol = instance.metadata.protocol?.toLowerCase();
+    if (protocol === 'grpc' || protocol === 'h2' || protocol === 'http2') return true;
+  }
+  return false;
+}
+
+export function cluster(service: string, instances: Iterable<Instance>): Record<string, unknown> {
+  const message: Record<string, unknown> = {
+    name: service,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: service },
+    connect_timeout: { seconds: 5 },
+    lb_policy: 'ROUND_ROBIN',
+  };
+  if (speaksHttp2(instances)) {
+    message.typed_extension_protocol_options = {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': packAny(HTTP_PROTOCOL_OPTIONS, {
+        explicit_http_config: { http2_protocol_options: {} },
+      }),
+    };
+  }
+  return message;
+}

@@ -1,0 +1,82 @@
+// ClusterLoadAssignment for one service: instances grouped by (priority, locality), as DESIGN.md maps them.
+import type { Instance } from '../../registry/types.js';
+import { sortedRecord } from '../encode.js';
+
+export type HealthVerdict = 'healthy' | 'unhealthy';
+export type EnvoyHealthStatus = 'HEALTHY' | 'DRAINING' | 'UNHEALTHY';
+
+/**
+ * The health Envoy sees: draining (by status or weight 0) wins, since the instance is leaving anyway; then a
+ * registered `unhealthy` or a failing active probe; otherwise HEALTHY.
+ */
+export function effectiveHealth(instance: Instance, verdict: HealthVerdict | undefined): EnvoyHealthStatus {
+  if (instance.status === 'draining' || instance.weight === 0) return 'DRAINING';
+  if (instance.status === 'unhealthy' || verdict === 'unhealthy') return 'UNHEALTHY';
+  return 'HEALTHY';
+}
+
+function localityKey(instance: Instance): string {
+  const { region = '', zone = '', subZone = '' } = instance.locality;
+  return JSON.stringify([region, zone, subZone]);
+}
+
+function compareInstances(a: Instance, b: Instance): number {
+  return a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0;
+}
+
+function metadataStruct(metadata: Record<string, string>): Record<string, unknown> | undefined {
+  const entries = Object.keys(metadata);
+  if (entries.length === 0) return undefined;
+  const fields = sortedRecord(Object.fromEntries(entries.map((k) => [k, { string_value: metadata[k] }])));
+  return { filter_metadata: { 'envoy.lb': { fields } } };
+}
+
+function lbEndpoint(instance: Instance, health: EnvoyHealthStatus): Record<string, unknown> {
+  const endpoint: Record<string, unknown> = {
+    endpoint: { address: { socket_address: { address: instance.address, port_value: instance.port } } },
+    health_status: health,
+    // Envoy requires weights ≥ 1; weight 0 is expressed as DRAINING above.
+    load_balancing_weight: { value: Math.max(1, instance.weight) },
+  };
+  const metadata = metadataStruct(instance.metadata);
+  if (metadata) endpoint.metadata = metadata;
+  return endpoint;
+}
+
+/**
+ * Builds the ClusterLoadAssignment message. Priorities are renumbered densely from 0 in their registered order,
+ * because gRPC clients reject an assignment whose priorities skip a level.
+ */
+export function clusterLoadAssignment(
+  service: string,
+  instances: Iterable<Instance>,
+  verdictOf: (key: string) => HealthVerdict | undefined,
+): Record<string, unknown> {
+  const groups = new Map<string, { priority: number; locality: Instance['locality']; members: Instance[] }>();
+  for (const instance of instances) {
+    const key = `${instance.priority}|${localityKey(instance)}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { priority: instance.priority, locality: instance.locality, members: [] };
+      groups.set(key, group);
+    }
+    group.members.push(instance);
+  }
+  const densePriority = new Map([...new Set([...groups.values()].map((g) => g.priority))].sort((a, b) => a - b).map((p, i) => [p, i]));
+  const ordered = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g);
+
+  const endpoints = ordered.map((group) => {
+    const members = group.members.sort(compareInstances);
+    const healths = members.map((m) => effectiveHealth(m, verdictOf(m.key)));
+    const weight = members.reduce((sum, m, i) => (healths[i] === 'DRAINING' ? sum : sum + Math.max(1, m.weight)), 0);
+    const { region, zone, subZone } = group.locality;
+    return {
+      // Both Envoy and gRPC clients need a locality (empty is fine) and a locality weight on every group.
+      locality: { ...(region ? { region } : {}), ...(zone ? { zone } : {}), ...(subZone ? { sub_zone: subZone } : {}) },
+      lb_endpoints: members.map((m, i) => lbEndpoint(m, healths[i]!)),
+      load_balancing_weight: { value: Math.max(1, weight) },
+      priority: densePriority.get(group.priority) ?? 0,
+    };
+  });
+  return { cluster_name: service, endpoints };
+}

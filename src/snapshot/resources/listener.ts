@@ -1,0 +1,19 @@
+// Listener for proxyless gRPC clients (`xds:///<service>`): an api_listener whose HttpConnectionManager takes its
+// routes from RDS over ADS and ends with the Router filter (gRPC C-core NACKs an empty filter list).
+import { packAny } from '../encode.js';
+
+const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const ROUTER = 'envoy.extensions.filters.http.router.v3.Router';
+
+export function apiListener(service: string): Record<string, unknown> {
+  return {
+    name: service,
+    api_listener: {
+      api_listener: packAny(HCM, {
+        stat_prefix: service,
+        rds: { route_config_name: service, config_source: { ads: {}, resource_api_version: 'V3' } },
+        http_filters: [{ name: 'envoy.filters.http.router', typed_config: packAny(ROUTER, {}) }],
+      }),
+    },
+  };
+}
