@@ -1,0 +1,68 @@
+// `etcd-xds serve`: the control plane, configured by flags or environment (DESIGN.md).
+import { Command, Option } from 'commander';
+import { startControlPlane } from '../control-plane.js';
+import { createLogger } from '../logger.js';
+import { durationMs, hostPort, positiveInt } from './flags.js';
+
+interface ServeFlags {
+  etcdEndpoints: string;
+  prefix: string;
+  xdsAddress: string;
+  adminAddress: string;
+  adminToken?: string;
+  logLevel: string;
+  debounce: number;
+  maxWait: number;
+  serviceGc: number;
+  healthChecks: boolean;
+  healthConcurrency: number;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the control plane: watch etcd, serve xDS (ADS, SotW and delta) and the admin API')
+    .addOption(new Option('--etcd-endpoints <urls>', 'etcd endpoints, comma separated').env('ETCD_ENDPOINTS').default('http://127.0.0.1:2379'))
+    .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').env('XDS_PREFIX').default('/services/'))
+    .addOption(new Option('--xds-address <host:port>', 'xDS gRPC listen address (port 0 = any free port)').env('XDS_ADDRESS').default('0.0.0.0:18000').argParser(hostPort))
+    .addOption(new Option('--admin-address <host:port>', 'admin HTTP listen address').env('ADMIN_ADDRESS').default('127.0.0.1:19000').argParser(hostPort))
+    .addOption(new Option('--admin-token <token>', 'Bearer token for the admin API (required off loopback)').env('ADMIN_TOKEN'))
+    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .addOption(new Option('--debounce <duration>', 'quiet window that coalesces etcd events (e.g. 10ms)').default(10, '10ms').argParser(durationMs))
+    .addOption(new Option('--max-wait <duration>', 'longest a change waits for the quiet window').default(100, '100ms').argParser(durationMs))
+    .addOption(new Option('--service-gc <duration>', 'how long a service without instances keeps its resources').default(600_000, '10m').argParser(durationMs))
+    .option('--no-health-checks', 'disable active health checks')
+    .addOption(new Option('--health-concurrency <n>', 'probes in flight at most').default(16).argParser(positiveInt))
+    .action(async (flags: ServeFlags) => {
+      const logger = createLogger(flags.logLevel);
+      const plane = await startControlPlane({
+        etcdEndpoints: flags.etcdEndpoints.split(',').map((e) => e.trim()).filter(Boolean),
+        prefix: flags.prefix,
+        xdsAddress: flags.xdsAddress,
+        adminAddress: flags.adminAddress,
+        ...(flags.adminToken ? { adminToken: flags.adminToken } : {}),
+        logger,
+        quietMs: flags.debounce,
+        maxWaitMs: flags.maxWait,
+        serviceGcMs: flags.serviceGc,
+        healthChecks: flags.healthChecks,
+        healthConcurrency: flags.healthConcurrency,
+      });
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        plane.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      await plane.xdsReady;
+    });
+}
+

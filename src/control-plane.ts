@@ -1,0 +1,127 @@
+// Wires the stages together: etcd → registry watcher → (health checker) → snapshot publisher → xDS server, with
+// the admin API reading the same objects. `etcd-xds serve`, the demo and the end-to-end tests all start this.
+import type { Etcd3 } from 'etcd3';
+import { createAdminMetrics } from './admin/metrics.js';
+import { startAdminServer, type AdminServer } from './admin/server.js';
+import type { AdminState } from './admin/state.js';
+import { HealthChecker } from './health/health-checker.js';
+import type { Logger } from './logger.js';
+import { createEtcdClient } from './registry/etcd-client.js';
+import { RegistryWatcher } from './registry/watcher.js';
+import { SnapshotPublisher } from './snapshot/publisher.js';
+import { XdsServer } from './xds/server.js';
+
+export interface ControlPlaneOptions {
+  etcdEndpoints: string[];
+  prefix: string;
+  /** host:port for xDS; port 0 = any free port. */
+  xdsAddress: string;
+  /** host:port for the admin API; port 0 = any free port. */
+  adminAddress: string;
+  adminToken?: string;
+  logger: Logger;
+  /** Coalescing of registry changes into snapshots (DESIGN.md: 10 ms quiet window, 100 ms at most). */
+  quietMs?: number;
+  maxWaitMs?: number;
+  /** How long a service without instances keeps its Cluster/Listener/Route; default 10 min. */
+  serviceGcMs?: number;
+  /** Active health checks from each registration's healthCheck; default on. */
+  healthChecks?: boolean;
+  healthConcurrency?: number;
+}
+
+export interface ControlPlane {
+  /** Resolves with the bound xDS address once the first full etcd sync is done and xDS listens. */
+  readonly xdsReady: Promise<string>;
+  readonly adminAddress: string;
+  readonly watcher: RegistryWatcher;
+  readonly publisher: SnapshotPublisher;
+  readonly xds: XdsServer;
+  readonly health: HealthChecker | undefined;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { logger } = options;
+  const client: Etcd3 = createEtcdClient(options.etcdEndpoints);
+  const watcher = new RegistryWatcher({ client, prefix: options.prefix, logger: logger.child({ component: 'registry' }) });
+  const health = options.healthChecks === false
+    ? undefined
+    : new HealthChecker({ logger: logger.child({ component: 'health' }), ...(options.healthConcurrency ? { concurrency: options.healthConcurrency } : {}) });
+  const publisher = new SnapshotPublisher({
+    registry: () => watcher.view(),
+    verdictOf: (key) => health?.verdict(key),
+    logger: logger.child({ component: 'snapshot' }),
+    ...(options.quietMs !== undefined ? { quietMs: options.quietMs } : {}),
+    ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
+    ...(options.serviceGcMs !== undefined ? { serviceGcMs: options.serviceGcMs } : {}),
+  });
+  const xds = new XdsServer({ source: publisher, logger });
+
+  let ready = false;
+  watcher.on('change', ({ view, changeSeenAt }) => {
+    health?.update(view);
+    // Before the first full sync there is nothing consistent to publish.
+    if (ready) publisher.schedule(changeSeenAt);
+  });
+  watcher.on('state', ({ state, previous, reason }) => logger.info({ state, previous, reason }, 'etcd watch state'));
+  health?.onChange(() => publisher.schedule());
+
+  const adminState: AdminState = {
+    registry: () => watcher.view(),
+    snapshot: () => publisher.current(),
+    streams: () => xds.streamInfos(),
+    probes: () => health?.probeStates() ?? [],
+    ready: () => ready,
+    watch: () => {
+      const stats = watcher.stats();
+      return { state: stats.state, reconnects: stats.reconnects, resyncs: stats.resyncs };
+    },
+  };
+  const metrics = createAdminMetrics(
+    { onXdsEvent: (event, listener) => void xds.on(event, listener as never), onSnapshotBuilt: (listener) => publisher.onBuilt(listener) },
+    adminState,
+  );
+  const admin: AdminServer = await startAdminServer({
+    address: options.adminAddress,
+    ...(options.adminToken ? { token: options.adminToken } : {}),
+    state: adminState,
+    metrics,
+    logger: logger.child({ component: 'admin' }),
+  });
+  logger.info({ address: admin.address, token: Boolean(options.adminToken) }, 'admin API listening');
+
+  watcher.start();
+  logger.info({ endpoints: options.etcdEndpoints, prefix: options.prefix }, 'waiting for the first full etcd sync');
+  // xDS listens only after the first full sync: answering a reconnecting Envoy from an empty registry would tell it
+  // every cluster is gone.
+  const xdsReady = watcher.ready().then(async () => {
+    health?.update(watcher.view());
+    publisher.publish();
+    ready = true;
+    const address = await xds.listen(options.xdsAddress);
+    const snapshot = publisher.current();
+    logger.info({ address, services: snapshot.resources.values().next().value?.size ?? 0, version: snapshot.version }, 'xDS server listening');
+    return address;
+  });
+  xdsReady.catch(() => undefined);
+
+  let closing: Promise<void> | undefined;
+  return {
+    xdsReady,
+    adminAddress: admin.address,
+    watcher,
+    publisher,
+    xds,
+    health,
+    close: () =>
+      (closing ??= (async () => {
+        await xds.close(2_000);
+        await admin.close();
+        health?.stop();
+        publisher.stop();
+        await watcher.stop();
+        client.close();
+      })()),
+  };
+}
