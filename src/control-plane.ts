@@ -89,7 +89,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     metrics,
     logger: logger.child({ component: 'admin' }),
   });
-  logger.info({ address: admin.address, token: Boolean(options.adminToken) }, 'admin API listening');
 
   watcher.start();
   logger.info({ endpoints: options.etcdEndpoints, prefix: options.prefix }, 'waiting for the first full etcd sync');

@@ -1,0 +1,57 @@
+// What the admin API reads. The admin layer sees the rest of the control plane only through these two small
+// interfaces, so the debug views show exactly the state the pushes use, and wiring is a handful of closures.
+import type { RegistryView, WatchState } from '../registry/types.js';
+import type { Snapshot } from '../snapshot/types.js';
+import type { StreamInfo, XdsServerEvents } from '../xds/types.js';
+
+/**
+ * One actively probed instance. Matches the health checker's `probeStates()` rows; "no probe finished yet" may be
+ * `null` or absent, and times may be Dates or ISO strings.
+ */
+export interface ProbeStateView {
+  /** Full etcd key of the probed instance. */
+  key: string;
+  service: string;
+  instanceId: string;
+  type: string;
+  target: string;
+  verdict?: 'healthy' | 'unhealthy' | null;
+  consecutiveSuccesses: number;
+  consecutiveFailures: number;
+  lastProbeAt?: Date | string | null;
+  lastResult?: 'ok' | 'fail' | null;
+  lastError?: string | null;
+  lastLatencyMs?: number | null;
+  totalProbes: number;
+}
+
+export interface WatchStatus {
+  state: WatchState;
+  reconnects: number;
+  resyncs: number;
+}
+
+/** Read-only accessors, called on every request and scrape: each must return the current state cheaply. */
+export interface AdminState {
+  /** Services, rejected entries and the etcd revision they reflect. */
+  registry(): RegistryView;
+  /** The snapshot the xDS server currently serves. */
+  snapshot(): Snapshot;
+  /** Every connected xDS stream. */
+  streams(): readonly StreamInfo[];
+  /** Active health-check state; an empty list when the checker is off. */
+  probes(): readonly ProbeStateView[];
+  /** True once the first full etcd sync is done. */
+  ready(): boolean;
+  watch(): WatchStatus;
+}
+
+/** Event sources that feed counters and histograms (gauges are read from AdminState at scrape time). */
+export interface MetricsSources {
+  onXdsEvent<K extends keyof XdsServerEvents>(event: K, listener: (...args: XdsServerEvents[K]) => void): void;
+  /**
+   * Called after each snapshot is built; `buildMs` is how long building took. Snapshot.changeSeenAt and the
+   * `changeSeenAt` of responseSent are epoch milliseconds (Date.now()).
+   */
+  onSnapshotBuilt(listener: (snapshot: Snapshot, buildMs: number) => void): void;
+}

@@ -1,0 +1,146 @@
+// The human page in a real browser: what a person sees, that it stays live, and that user input stays text.
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminMetrics } from '../../src/admin/metrics.js';
+import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
+import { silentLogger } from '../../src/logger.js';
+import { FixtureState, INSTANCES, NACK_MESSAGE, XSS } from './fixtures.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const TOKEN = 'page-test-token';
+const SCREENSHOT = 'test-artifacts/admin-page.png';
+
+/** Parses `rgb(r, g, b)` as getComputedStyle reports colours. */
+function rgb(colour: string): [number, number, number] {
+  const match = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(colour);
+  if (!match) throw new Error(`not an rgb colour: ${colour}`);
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+/** The few browser globals the checks use (the project compiles without the DOM lib). */
+interface PageElement {
+  textContent: string | null;
+  querySelector(selector: string): PageElement | null;
+}
+interface BrowserGlobals {
+  document: { querySelector(selector: string): PageElement | null };
+  getComputedStyle(element: PageElement): { color: string };
+  __xss?: number;
+}
+
+/**
+ * Finds and measures in one task of the page, so a refresh swapping #content in between cannot hand
+ * getComputedStyle a detached element.
+ */
+function colourOf(page: Page, selector: string): Promise<string> {
+  return page.evaluate((sel) => {
+    const browser = globalThis as unknown as BrowserGlobals;
+    const element = browser.document.querySelector(sel);
+    if (!element) throw new Error(`no element matches ${sel}`);
+    return browser.getComputedStyle(element).color;
+  }, selector);
+}
+const isRed = ([r, g, b]: [number, number, number]) => r > 150 && g < 90 && b < 90;
+const isGreen = ([r, g, b]: [number, number, number]) => g > 100 && r < 90 && b < 120;
+
+describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('admin page in Chromium', () => {
+  let state: FixtureState;
+  let server: AdminServer;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (or set SKIP_BROWSER_TESTS=1)`);
+    }
+    state = new FixtureState();
+    const metrics = createAdminMetrics(new MetricsEventHub(), state, { processMetrics: false });
+    server = await startAdminServer({ address: '127.0.0.1:0', token: TOKEN, state, metrics, logger: silentLogger(), pageRefreshMs: 500 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(msg.text());
+    });
+    await page.goto(`http://${server.address}/?token=${TOKEN}`);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows each service with its instances, addresses and coloured health', async () => {
+    const greeter = page.locator('section.service[data-service="greeter"]');
+    await expect(greeter.locator('h3').textContent()).resolves.toBe('greeter');
+    const rows = greeter.locator('tr.instance');
+    expect(await rows.count()).toBe(3);
+    const seen = await rows.evaluateAll((trs) =>
+      (trs as unknown as PageElement[]).map((tr) => {
+        const pill = tr.querySelector('td.health .pill')!;
+        return {
+          address: tr.querySelector('td.address')?.textContent?.trim(),
+          health: pill.textContent?.trim(),
+          colour: (globalThis as unknown as BrowserGlobals).getComputedStyle(pill).color,
+        };
+      }),
+    );
+    expect(seen.map((s) => [s.address, s.health])).toEqual([
+      ['10.0.0.5:8080', 'HEALTHY'],
+      ['10.0.0.6:8080', 'DRAINING'],
+      ['10.0.0.7:8080', 'UNHEALTHY'],
+    ]);
+    expect(isGreen(rgb(seen[0]!.colour))).toBe(true);
+    expect(isRed(rgb(seen[2]!.colour))).toBe(true);
+    expect(seen[1]!.colour).not.toBe(seen[0]!.colour);
+    await expect(greeter.textContent()).resolves.toContain('connect ECONNREFUSED 10.0.0.7:8080');
+    await expect(page.locator('section.service[data-service="payments"] td.address').textContent()).resolves.toBe('[fd00::1]:9090');
+  });
+
+  it('lists rejected registrations with their reasons and who watches each service', async () => {
+    const greeter = page.locator('section.service[data-service="greeter"]');
+    await expect(greeter.locator('.rejected').textContent()).resolves.toMatch(/\/services\/greeter\/bad.*hostname/);
+    await expect(page.locator('section.service[data-service="orphan"]').textContent()).resolves.toContain('No valid instance');
+    await expect(greeter.locator('.subscribers').textContent()).resolves.toMatch(/envoy-front \(CDS\*, EDS, LDS\*, RDS\).*grpc-client-7 \(CDS, EDS\)/);
+  });
+
+  it('shows a NACKing proxy with its error in red', async () => {
+    const row = page.locator('tr.client[data-status="NACKED"]');
+    await expect(row.locator('.node').textContent()).resolves.toBe('grpc-client-7');
+    await expect(row.locator('td.type-endpoint').textContent()).resolves.toContain('NACKED');
+    const error = row.locator('.nack-error');
+    await expect(error.textContent()).resolves.toContain(NACK_MESSAGE);
+    expect(isRed(rgb(await colourOf(page, 'tr.client[data-status="NACKED"] .nack-error')))).toBe(true);
+    expect(isGreen(rgb(await colourOf(page, 'tr.client[data-status="SYNCED"] td.type-cluster .pill')))).toBe(true);
+  });
+
+  it('renders user input as text, never as markup', async () => {
+    const metadata = page.locator('section.service[data-service="payments"] .kv');
+    await expect(metadata.textContent()).resolves.toBe(`note=${XSS}`);
+    expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).__xss)).toBeUndefined();
+    expect(await page.locator('img').count()).toBe(0);
+  });
+
+  it('refreshes itself with the token it was opened with', async () => {
+    const saved = state.view;
+    const services = new Map(saved.services);
+    const fresh = { ...INSTANCES.a, instanceId: 'z', key: '/services/greeter/z', address: '10.0.0.99' };
+    services.set('greeter', new Map(saved.services.get('greeter')!).set('z', fresh));
+    state.view = { ...saved, services };
+    await page.locator('tr.instance[data-instance="z"]').waitFor({ timeout: 10_000 });
+    await expect(page.locator('#refresh-status').textContent()).resolves.toMatch(/live · updated/);
+    state.view = saved;
+    await page.locator('tr.instance[data-instance="z"]').waitFor({ state: 'detached', timeout: 10_000 });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('saves a screenshot for people to look at', async () => {
+    mkdirSync('test-artifacts', { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+  });
+});
