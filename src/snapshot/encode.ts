@@ -22,10 +22,19 @@ export function contentVersion(bytes: Uint8Array | string): string {
  */
 export function encodeResource(typeUrl: TypeUrl, name: string, message: Record<string, unknown>): EncodedResource {
   const type = envoyType(typeUrl.slice(TYPE_URL_PREFIX.length));
-  const decoded = type.fromObject(message);
-  const body = type.encode(decoded).finish();
-  const json = type.toObject(decoded, { enums: String, longs: String, bytes: String, defaults: false, json: true });
-  return { typeUrl, name, version: contentVersion(body), body, json };
+  const body = type.encode(type.fromObject(message)).finish();
+  let json: Record<string, unknown> | undefined;
+  return {
+    typeUrl,
+    name,
+    version: contentVersion(body),
+    body,
+    // Only the debug API reads JSON: decode on first use rather than on every build.
+    get json() {
+      json ??= type.toObject(type.decode(body), { enums: String, longs: String, bytes: String, defaults: false, json: true });
+      return json;
+    },
+  };
 }
 
 /** Returns a copy of a string map with keys in sorted order. */

@@ -132,3 +132,33 @@ export class AdsTestStream {
 }
 
 export const NODE = { id: 'test-node', cluster: 'test-cluster', locality: {}, user_agent_name: 'ads-test-client' };
+
+/** Unary Fetch* on a per-type service (FetchEndpoints, FetchClusters, ...), decoded. */
+export async function fetchResources(
+  address: string,
+  service: Exclude<ServiceName, 'ads'>,
+  request: Record<string, unknown>,
+): Promise<{ version: string; resources: DecodedResource[] }> {
+  const [serviceName, sotwMethod] = SERVICE[service];
+  const Ctor = clientConstructor(serviceName);
+  const client = new Ctor(address, grpc.credentials.createInsecure());
+  const method = sotwMethod.replace('Stream', 'Fetch');
+  try {
+    const raw = await new Promise<Record<string, unknown>>((resolve, reject) =>
+      (client as unknown as Record<string, (req: unknown, cb: (err: Error | null, res: Record<string, unknown>) => void) => void>)[method]!.call(
+        client,
+        request,
+        (err, res) => (err ? reject(err) : resolve(res)),
+      ),
+    );
+    return {
+      version: String(raw.version_info ?? ''),
+      resources: ((raw.resources as RawAny[]) ?? []).map((any) => {
+        const message = decodeAny(any);
+        return { name: resourceName(message), typeUrl: any.type_url, message };
+      }),
+    };
+  } finally {
+    client.close();
+  }
+}
