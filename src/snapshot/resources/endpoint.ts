@@ -43,6 +43,26 @@ function lbEndpoint(instance: Instance, health: EnvoyHealthStatus): Record<strin
   return endpoint;
 }
 
+const HEALTH_PREFERENCE: Record<EnvoyHealthStatus, number> = { HEALTHY: 0, UNHEALTHY: 1, DRAINING: 2 };
+
+/**
+ * One endpoint per address:port. gRPC clients NACK a whole assignment that repeats an address, which happens when a
+ * restarted instance registers under a new id while its old key waits for its lease to expire. The entry kept is
+ * the healthiest, then the lowest instance id, so every replica picks the same one.
+ */
+export function uniqueAddresses(instances: Iterable<Instance>, verdictOf: (key: string) => HealthVerdict | undefined): Instance[] {
+  const ranked = [...instances].sort(
+    (a, b) => HEALTH_PREFERENCE[effectiveHealth(a, verdictOf(a.key))] - HEALTH_PREFERENCE[effectiveHealth(b, verdictOf(b.key))] || compareInstances(a, b),
+  );
+  const seen = new Set<string>();
+  return ranked.filter((instance) => {
+    const address = `${instance.address}|${instance.port}`;
+    if (seen.has(address)) return false;
+    seen.add(address);
+    return true;
+  });
+}
+
 /**
  * Builds the ClusterLoadAssignment message. Priorities are renumbered densely from 0 in their registered order,
  * because gRPC clients reject an assignment whose priorities skip a level.
@@ -53,7 +73,7 @@ export function clusterLoadAssignment(
   verdictOf: (key: string) => HealthVerdict | undefined,
 ): Record<string, unknown> {
   const groups = new Map<string, { priority: number; locality: Instance['locality']; members: Instance[] }>();
-  for (const instance of instances) {
+  for (const instance of uniqueAddresses(instances, verdictOf)) {
     const key = `${instance.priority}|${localityKey(instance)}`;
     let group = groups.get(key);
     if (!group) {
