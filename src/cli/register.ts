@@ -1,0 +1,193 @@
+// `etcd-xds register`: registers one instance through the SDK, stays alive, and on SIGINT/SIGTERM drains and
+// deregisters before exiting 0. Flag errors exit 2 with a message naming the flag.
+import net from 'node:net';
+import { Command, Option } from 'commander';
+import { createLogger } from '../logger.js';
+import { parseCidr } from '../registration/address.js';
+import { register, type RegisterOptions, type Registration } from '../registration/register.js';
+import type { HealthCheckSpec, Locality } from '../registry/types.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** What commander hands the action: raw strings, checked by parseRegisterFlags. */
+export interface RegisterFlags {
+  service: string;
+  port: string;
+  address: string;
+  interface?: string;
+  cidr?: string;
+  ipv6?: boolean;
+  ttl: string;
+  weight?: string;
+  region?: string;
+  zone?: string;
+  subZone?: string;
+  priority?: string;
+  metadata: string[];
+  drainSeconds: string;
+  instanceId?: string;
+  healthCheck?: string;
+  etcdEndpoints: string;
+  prefix: string;
+  logLevel: string;
+  waitForPort: boolean;
+}
+
+function integerFlag(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new Error(`${flag} must be an integer ${range} (got '${text}')`);
+  }
+  return value;
+}
+
+function parseMetadata(entries: string[]): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new Error(`--metadata must look like key=value (got '${entry}')`);
+    metadata[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return metadata;
+}
+
+/** `tcp`, `http`, `http:/path`, `grpc` or `grpc:service`. */
+export function parseHealthCheckFlag(text: string): HealthCheckSpec {
+  const colon = text.indexOf(':');
+  const type = colon < 0 ? text : text.slice(0, colon);
+  const arg = colon < 0 ? undefined : text.slice(colon + 1);
+  if (type === 'tcp' && arg === undefined) return { type: 'tcp' };
+  if (type === 'http' && (arg === undefined || arg.startsWith('/'))) return arg ? { type: 'http', path: arg } : { type: 'http' };
+  if (type === 'grpc') return arg ? { type: 'grpc', service: arg } : { type: 'grpc' };
+  throw new Error(`--health-check must be tcp, http, http:/path, grpc or grpc:service (got '${text}')`);
+}
+
+/** Turns the raw flags into SDK options, or throws an Error whose message names the bad flag. */
+export function parseRegisterFlags(flags: RegisterFlags): RegisterOptions {
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(flags.service)) {
+    throw new Error(`--service must be 1–128 characters of A-Z a-z 0-9 . _ - (got '${flags.service}')`);
+  }
+  const address = flags.address.trim();
+  if (address !== 'auto' && net.isIP(address) === 0) {
+    throw new Error(`--address must be 'auto' or an IPv4/IPv6 literal; Envoy rejects hostnames (got '${flags.address}')`);
+  }
+  if (address !== 'auto' && (flags.interface !== undefined || flags.cidr !== undefined || flags.ipv6)) {
+    throw new Error('--interface, --cidr and --ipv6 choose the address, so they only apply with --address auto');
+  }
+  if (flags.cidr !== undefined) parseCidr(flags.cidr);
+  if (!LOG_LEVELS.includes(flags.logLevel)) {
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got '${flags.logLevel}')`);
+  }
+  const endpoints = flags.etcdEndpoints.split(',').map((e) => e.trim()).filter(Boolean);
+  if (endpoints.length === 0) throw new Error('--etcd-endpoints must list at least one URL, e.g. http://127.0.0.1:2379');
+  const drainSeconds = Number(flags.drainSeconds);
+  if (!Number.isFinite(drainSeconds) || drainSeconds < 0 || flags.drainSeconds.trim() === '') {
+    throw new Error(`--drain-seconds must be a number ≥ 0 (got '${flags.drainSeconds}')`);
+  }
+  if (flags.instanceId !== undefined && flags.instanceId === '') throw new Error('--instance-id must not be empty');
+
+  const locality: Locality = {};
+  if (flags.region) locality.region = flags.region;
+  if (flags.zone) locality.zone = flags.zone;
+  if (flags.subZone) locality.subZone = flags.subZone;
+  const options: RegisterOptions = {
+    service: flags.service,
+    port: integerFlag('--port', flags.port, 1, 65535),
+    address,
+    ttlSeconds: integerFlag('--ttl', flags.ttl, 1),
+    locality,
+    metadata: parseMetadata(flags.metadata),
+    drainSeconds,
+    prefix: flags.prefix,
+    etcd: { endpoints },
+    waitForPortMs: flags.waitForPort ? 30_000 : 0,
+  };
+  if (flags.interface !== undefined) options.interface = flags.interface;
+  if (flags.cidr !== undefined) options.cidr = flags.cidr;
+  if (flags.ipv6) options.family = 6;
+  if (flags.weight !== undefined) options.weight = integerFlag('--weight', flags.weight, 0);
+  if (flags.priority !== undefined) options.priority = integerFlag('--priority', flags.priority, 0, 127);
+  if (flags.instanceId !== undefined) options.instanceId = flags.instanceId;
+  if (flags.healthCheck !== undefined) options.healthCheck = parseHealthCheckFlag(flags.healthCheck);
+  return options;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function registerCommand(): Command {
+  const command = new Command('register')
+    .description('register one service instance in etcd and keep it registered until SIGINT/SIGTERM (then drain)')
+    .requiredOption('--service <name>', 'service name')
+    .requiredOption('--port <port>', 'port the instance serves on (1-65535)')
+    .option('--address <ip>', "'auto' (detect from network interfaces) or an IPv4/IPv6 literal", 'auto')
+    .option('--interface <name>', "network interface for --address auto, e.g. 'eth0'")
+    .option('--cidr <cidr>', 'network the detected address must lie in, e.g. 10.0.0.0/8')
+    .option('--ipv6', 'detect an IPv6 address instead of IPv4')
+    .option('--ttl <seconds>', 'lease TTL: how long a crashed instance stays listed', '10')
+    .option('--weight <n>', 'load-balancing weight (0 = draining)')
+    .option('--region <region>', 'locality region')
+    .option('--zone <zone>', 'locality zone')
+    .option('--sub-zone <subZone>', 'locality sub-zone')
+    .option('--priority <n>', 'priority level 0-127 (0 = highest)')
+    .option('--metadata <key=value>', 'endpoint metadata (repeatable)', collect, [])
+    .option('--drain-seconds <seconds>', 'how long to stay listed as draining before deregistering', '5')
+    .option('--instance-id <id>', 'instance id (default <hostname>-<address>-<port>)')
+    .option('--health-check <spec>', 'health check the control plane runs: tcp | http[:/path] | grpc[:service]')
+    .addOption(
+      new Option('--etcd-endpoints <urls>', 'comma-separated etcd URLs').env('ETCD_ENDPOINTS').default('http://127.0.0.1:2379'),
+    )
+    .addOption(new Option('--prefix <prefix>', 'etcd key prefix').env('XDS_PREFIX').default('/services/'))
+    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info'))
+    .option('--no-wait-for-port', 'register at once instead of waiting (up to 30 s) for the port to accept connections')
+    .action(async (flags: RegisterFlags) => {
+      let options: RegisterOptions;
+      try {
+        options = parseRegisterFlags(flags);
+      } catch (err) {
+        return command.error(`error: ${(err as Error).message}`, { exitCode: 2, code: 'etcd-xds.invalidFlag' });
+      }
+      await runRegistration(options, flags.logLevel);
+    });
+  return command;
+}
+
+/** Registers, then waits for SIGINT/SIGTERM: the first drains, a second one deregisters at once. */
+async function runRegistration(options: RegisterOptions, logLevel: string): Promise<void> {
+  const logger = createLogger(logLevel, 'etcd-xds-register');
+  const startup = new AbortController();
+  let registration: Registration | undefined;
+  let signals = 0;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals += 1;
+      if (!registration) {
+        logger.info({ signal }, 'signal received before the instance was registered: stopping');
+        startup.abort(new Error(`interrupted by ${signal} before the instance was registered`));
+        resolve();
+      } else if (signals === 1) {
+        logger.info({ signal }, 'signal received: draining, then deregistering (send it again to skip the drain)');
+        void registration.drain().then(resolve);
+      } else {
+        logger.info({ signal }, 'second signal: deregistering now');
+        void registration.deregister().then(resolve);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+  try {
+    registration = await register({ ...options, logger, signal: startup.signal });
+  } catch (err) {
+    if (startup.signal.aborted) {
+      logger.info({}, 'stopped before registering');
+      process.exit(0);
+    }
+    process.stderr.write(`etcd-xds register: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  logger.info({ key: registration.key, instance: registration.instance }, 'registered; stop with SIGINT or SIGTERM');
+  await stopped;
+  process.exit(0);
+}

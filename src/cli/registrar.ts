@@ -1,0 +1,47 @@
+// `etcd-xds registrar --config instances.yaml`: registers the listed instances while their probes pass, until
+// SIGINT/SIGTERM, then deregisters them all. A bad config file exits 2 with the path of the offending field.
+import { Command, Option } from 'commander';
+import { createLogger } from '../logger.js';
+import { loadRegistrarConfig, type RegistrarConfig } from '../registration/registrar-config.js';
+import { Registrar } from '../registration/registrar.js';
+
+interface RegistrarFlags {
+  config: string;
+  etcdEndpoints: string;
+  prefix: string;
+  logLevel: string;
+}
+
+export function registrarCommand(): Command {
+  const command = new Command('registrar')
+    .description('probe the instances listed in a YAML file and keep the healthy ones registered in etcd')
+    .requiredOption('--config <file>', 'YAML file listing the instances and their probes')
+    .addOption(
+      new Option('--etcd-endpoints <urls>', 'comma-separated etcd URLs').env('ETCD_ENDPOINTS').default('http://127.0.0.1:2379'),
+    )
+    .addOption(new Option('--prefix <prefix>', 'etcd key prefix').env('XDS_PREFIX').default('/services/'))
+    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info'))
+    .action(async (flags: RegistrarFlags) => {
+      let config: RegistrarConfig;
+      try {
+        config = await loadRegistrarConfig(flags.config);
+      } catch (err) {
+        return command.error(`error: ${(err as Error).message}`, { exitCode: 2, code: 'etcd-xds.invalidConfig' });
+      }
+      const endpoints = flags.etcdEndpoints.split(',').map((e) => e.trim()).filter(Boolean);
+      if (endpoints.length === 0) command.error('error: --etcd-endpoints must list at least one URL', { exitCode: 2 });
+      const logger = createLogger(flags.logLevel, 'etcd-xds-registrar');
+      const registrar = new Registrar({ config, etcd: { endpoints }, prefix: flags.prefix, logger });
+      registrar.start();
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals): void => {
+          logger.info({ signal }, 'signal received: deregistering all instances');
+          void registrar.stop().then(resolve);
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+      });
+      process.exit(0);
+    });
+  return command;
+}
