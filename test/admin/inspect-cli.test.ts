@@ -1,7 +1,5 @@
 // `etcd-xds services` / `etcd-xds clients` as a person runs them: a child process against a real admin listener.
 import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
 import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
@@ -9,8 +7,9 @@ import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { freePort } from '../support/etcd.js';
 import { FixtureState, NACK_MESSAGE } from './fixtures.js';
+import { CLI_ENTRY } from '../support/cli.js';
 
-const ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'inspect-entry.ts');
+const ENTRY = CLI_ENTRY;
 const TOKEN = 'cli-test-token';
 
 interface Run {

@@ -4,9 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_ENTRY } from '../support/cli.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
-const entry = path.join(import.meta.dirname, 'validate-envoy-cli.ts');
+const entry = CLI_ENTRY;
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'validate-envoy-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
@@ -18,7 +19,7 @@ interface Run {
 
 function runCli(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: repoRoot, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', entry, 'validate-envoy', ...args], { cwd: repoRoot, timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -1,14 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import { parseHealthCheckFlag, parseRegisterFlags, type RegisterFlags } from '../../src/cli/register.js';
 import { freePort, startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { eventually } from './eventually.js';
+import { CLI_ENTRY } from '../support/cli.js';
 
-const ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cli-entry.ts');
+const ENTRY = CLI_ENTRY;
 
 interface RunningCli {
   child: ChildProcess;

@@ -4,7 +4,6 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import { silentLogger } from '../../src/logger.js';
@@ -13,8 +12,9 @@ import { parseRegistrarConfig } from '../../src/registration/registrar-config.js
 import { Registrar } from '../../src/registration/registrar.js';
 import { freePort, startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { eventually } from './eventually.js';
+import { CLI_ENTRY } from '../support/cli.js';
 
-const ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cli-entry.ts');
+const ENTRY = CLI_ENTRY;
 
 async function listenTcp(port = 0): Promise<net.Server> {
   const server = net.createServer((socket) => socket.end());
