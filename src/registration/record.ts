@@ -2,18 +2,9 @@
 // fields a caller supplies for it. Shared by the SDK, the CLI and the registrar so all three write the same thing.
 import net from 'node:net';
 import { z } from 'zod';
-import type { HealthCheckSpec, InstanceStatus, Locality } from '../registry/types.js';
+import type { HealthCheckSpec, InstanceStatus, Locality, RegistrationRecord } from '../registry/types.js';
 
-export interface RegistrationRecord {
-  address: string;
-  port: number;
-  weight: number;
-  status: InstanceStatus;
-  priority: number;
-  locality: Locality;
-  metadata: Record<string, string>;
-  healthCheck?: HealthCheckSpec;
-}
+export type { RegistrationRecord };
 
 export const DEFAULT_PREFIX = '/services/';
 

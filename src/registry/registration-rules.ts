@@ -2,20 +2,11 @@
 // ports are in range, weights/status/priority/health checks make sense. Each refusal is one sentence that names
 // the field, because operators read it in logs and in /debug/services.
 import net from 'node:net';
-import type { HealthCheckSpec, InstanceStatus, Locality } from './types.js';
+import type { HealthCheckSpec, InstanceStatus, Locality, RegistrationRecord } from './types.js';
 import type { ProtoFields, ProtoValue } from './registration-schema.js';
 
 /** The part of an Instance that comes from the value (the key, lease and revision come from etcd). */
-export interface RegistrationFields {
-  address: string;
-  port: number;
-  weight: number;
-  status: InstanceStatus;
-  priority: number;
-  locality: Locality;
-  metadata: Record<string, string>;
-  healthCheck?: HealthCheckSpec;
-}
+export type RegistrationFields = RegistrationRecord;
 
 export type RuleResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 

@@ -34,14 +34,8 @@ export type HealthCheckSpec =
 /** Which of the three value formats of the key schema a registration was written in. */
 export type RegistrationFormat = 'json' | 'go-naming' | 'host-port';
 
-/** A validated registration: one instance of one service. */
-export interface Instance {
-  service: string;
-  /** The rest of the key after `<prefix><service>/`. */
-  instanceId: string;
-  /** Full etcd key, as operators see it. */
-  key: string;
-  format: RegistrationFormat;
+/** What a registration value says about an instance: the native JSON record of the key schema, once validated. */
+export interface RegistrationRecord {
   address: string;
   port: number;
   /** ≥ 0; 0 means draining (DESIGN.md). */
@@ -51,6 +45,16 @@ export interface Instance {
   locality: Locality;
   metadata: Record<string, string>;
   healthCheck?: HealthCheckSpec;
+}
+
+/** A validated registration: one instance of one service. */
+export interface Instance extends RegistrationRecord {
+  service: string;
+  /** The rest of the key after `<prefix><service>/`. */
+  instanceId: string;
+  /** Full etcd key, as operators see it. */
+  key: string;
+  format: RegistrationFormat;
   /** etcd lease id (decimal string), '0' when the key has no lease. */
   lease: string;
   /** etcd mod_revision of the value this instance was built from. */

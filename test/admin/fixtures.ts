@@ -6,6 +6,7 @@ import type { AdminState, ProbeStateView, WatchStatus } from '../../src/admin/st
 import type { Instance, RegistryView, RejectedEntry } from '../../src/registry/types.js';
 import { TYPE_URL, type EncodedResource, type Snapshot, type TypeUrl } from '../../src/snapshot/types.js';
 import type { NodeInfo, StreamInfo, TypeStreamInfo } from '../../src/xds/types.js';
+import { instance as testInstance } from '../support/snapshots.js';
 
 export const NOW = Date.now();
 export const XSS = '<img src=x onerror="window.__xss=1">';
@@ -25,20 +26,7 @@ function packAny(fullName: string, message: Record<string, unknown>): { type_url
 }
 
 function instance(service: string, instanceId: string, fields: Partial<Instance> & Pick<Instance, 'address' | 'port'>): Instance {
-  return {
-    service,
-    instanceId,
-    key: `/services/${service}/${instanceId}`,
-    format: 'json',
-    weight: 1,
-    status: 'serving',
-    priority: 0,
-    locality: {},
-    metadata: {},
-    lease: '0',
-    modRevision: '10',
-    ...fields,
-  };
+  return testInstance(service, instanceId, fields.port, { modRevision: '10', ...fields });
 }
 
 export const INSTANCES = {

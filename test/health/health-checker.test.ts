@@ -10,24 +10,10 @@ import { HealthChecker, type HealthCheckerOptions } from '../../src/health/healt
 import { silentLogger } from '../../src/logger.js';
 import type { HealthCheckSpec, Instance, RegistryView } from '../../src/registry/types.js';
 import { freePort } from '../support/etcd.js';
+import { instance as testInstance } from '../support/snapshots.js';
 
 function instance(service: string, instanceId: string, port: number, healthCheck?: HealthCheckSpec): Instance {
-  return {
-    service,
-    instanceId,
-    key: `/services/${service}/${instanceId}`,
-    format: 'json',
-    address: '127.0.0.1',
-    port,
-    weight: 1,
-    status: 'serving',
-    priority: 0,
-    locality: {},
-    metadata: {},
-    ...(healthCheck ? { healthCheck } : {}),
-    lease: '0',
-    modRevision: '1',
-  };
+  return testInstance(service, instanceId, port, healthCheck ? { healthCheck } : {});
 }
 
 function viewOf(instances: Instance[], revision = '1'): RegistryView {

@@ -1,11 +1,10 @@
 // State-of-the-world ADS rules, seen by a raw client (grpc-js + Envoy's protos) against the whole control plane
 // over a real etcd.
-import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../src/snapshot/types.js';
 import { AdsTestStream, NODE, type ReceivedResponse } from '../support/ads-client.js';
-import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { startTestControlPlane } from '../support/control-plane.js';
+import { useXdsFixture } from '../support/xds-fixture.js';
 
 const EDS = TYPE_URL.endpoint;
 const CDS = TYPE_URL.cluster;
@@ -17,32 +16,12 @@ const endpointPorts = (r: ReceivedResponse, name: string) =>
     .sort();
 
 describe('ADS state-of-the-world protocol', () => {
-  let etcd: TestEtcd;
-  let client: Etcd3;
-  let cp: TestControlPlane;
-  const streams: AdsTestStream[] = [];
-  const open = () => {
-    const s = new AdsTestStream(cp.xdsAddress, 'sotw');
-    streams.push(s);
-    return s;
-  };
-  const put = (service: string, id: string, port: number) =>
-    client.put(`/services/${service}/${id}`).value(JSON.stringify({ address: '10.0.0.1', port }));
-
-  beforeAll(async () => {
-    etcd = await startTestEtcd();
-    client = new Etcd3({ hosts: etcd.endpoint });
-    await put('alpha', 'a1', 1001);
-    await put('beta', 'b1', 2001);
-    cp = await startTestControlPlane(etcd);
-  });
-
-  afterAll(async () => {
-    for (const s of streams) s.close();
-    await cp?.plane.close();
-    client?.close();
-    await etcd?.close();
-  });
+  const fx = useXdsFixture('10.0.0.1', [
+    ['alpha', 'a1', 1001],
+    ['beta', 'b1', 2001],
+  ]);
+  const open = () => fx.open('sotw');
+  const put = fx.put;
 
   it('answers a resource_names change at once with exactly the named resources', async () => {
     const s = open();
@@ -68,7 +47,7 @@ describe('ADS state-of-the-world protocol', () => {
     // Answering the older response again (stale nonce) with a different subscription is ignored.
     s.send({ type_url: EDS, resource_names: ['beta'], response_nonce: first.nonce, version_info: first.version });
     expect(await s.nothingWithin(300)).toEqual([]);
-    await client.delete().key('/services/alpha/a2');
+    await fx.client.delete().key('/services/alpha/a2');
     expect(endpointPorts(await s.next(), 'alpha')).toEqual([1001]);
   });
 
@@ -87,7 +66,7 @@ describe('ADS state-of-the-world protocol', () => {
       error_detail: { code: 3, message: 'endpoint 2002 rejected by test' },
     });
     expect(await s.nothingWithin(400)).toEqual([]);
-    const clients = (await (await fetch(`${cp.adminUrl}/debug/clients`)).json()) as { clients: Array<Record<string, unknown>> };
+    const clients = (await (await fetch(`${fx.cp.adminUrl}/debug/clients`)).json()) as { clients: Array<Record<string, unknown>> };
     const nacker = JSON.stringify(clients.clients.find((c) => JSON.stringify(c).includes('nacker')));
     expect(nacker).toContain('NACKED');
     expect(nacker).toContain('endpoint 2002 rejected by test');
@@ -106,7 +85,7 @@ describe('ADS state-of-the-world protocol', () => {
     await put('alpha', 'a3', 1003);
     expect(endpointPorts(await followsA.next(), 'alpha')).toContain(1003);
     expect(await followsB.nothingWithin(400)).toEqual([]);
-    await client.delete().key('/services/alpha/a3');
+    await fx.client.delete().key('/services/alpha/a3');
   });
 
   it('holds the full set in wildcard CDS and LDS responses, and pushes a new service', async () => {
@@ -139,16 +118,17 @@ describe('ADS state-of-the-world protocol', () => {
   });
 
   it('versions derive from content: a second control plane over the same etcd hands out the same versions', async () => {
-    const other = await startTestControlPlane(etcd);
+    const other = await startTestControlPlane(fx.etcd);
+    const b = new AdsTestStream(other.xdsAddress, 'sotw');
     try {
-      const [a, b] = [open(), new AdsTestStream(other.xdsAddress, 'sotw')];
-      streams.push(b);
+      const a = open();
       for (const s of [a, b]) s.send({ node: NODE, type_url: CDS, resource_names: [] });
       const [ra, rb] = [await a.next(), await b.next()];
       expect(ra.version).toBe(rb.version);
       for (const s of [a, b]) s.send({ type_url: EDS, resource_names: ['beta'] });
       expect((await a.next()).version).toBe((await b.next()).version);
     } finally {
+      b.close();
       await other.plane.close();
     }
   });

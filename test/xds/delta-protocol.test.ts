@@ -1,11 +1,10 @@
 // Delta xDS (DeltaAggregatedResources and the per-type Delta* methods) against the whole control plane over a
 // real etcd, with a raw client.
-import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../src/snapshot/types.js';
 import { AdsTestStream, NODE, type ReceivedResponse } from '../support/ads-client.js';
-import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { startTestControlPlane } from '../support/control-plane.js';
+import { useXdsFixture } from '../support/xds-fixture.js';
 
 const EDS = TYPE_URL.endpoint;
 const CDS = TYPE_URL.cluster;
@@ -18,33 +17,13 @@ const endpointCount = (r: ReceivedResponse, name: string) =>
   );
 
 describe('delta xDS', () => {
-  let etcd: TestEtcd;
-  let client: Etcd3;
-  let cp: TestControlPlane;
-  const streams: AdsTestStream[] = [];
-  const open = (service: 'ads' | 'eds' | 'cds' = 'ads') => {
-    const s = new AdsTestStream(cp.xdsAddress, 'delta', service);
-    streams.push(s);
-    return s;
-  };
-  const put = (service: string, id: string, port: number) =>
-    client.put(`/services/${service}/${id}`).value(JSON.stringify({ address: '10.0.0.2', port }));
+  const fx = useXdsFixture('10.0.0.2', [
+    ['one', 'i1', 1001],
+    ['two', 'i1', 2001],
+  ]);
+  const open = (api: 'ads' | 'eds' | 'cds' = 'ads') => fx.open('delta', api);
+  const put = fx.put;
   const ack = (s: AdsTestStream, r: ReceivedResponse) => s.send({ type_url: r.typeUrl, response_nonce: r.nonce });
-
-  beforeAll(async () => {
-    etcd = await startTestEtcd();
-    client = new Etcd3({ hosts: etcd.endpoint });
-    await put('one', 'i1', 1001);
-    await put('two', 'i1', 2001);
-    cp = await startTestControlPlane(etcd);
-  });
-
-  afterAll(async () => {
-    for (const s of streams) s.close();
-    await cp?.plane.close();
-    client?.close();
-    await etcd?.close();
-  });
 
   for (const api of ['ads', 'eds'] as const) {
     it(`${api}: two subscriptions, then only the updated one, then an empty assignment when its instances go`, async () => {
@@ -58,9 +37,9 @@ describe('delta xDS', () => {
       const update = await s.next();
       expect(names(update)).toEqual(['one']);
       ack(s, update);
-      await client.delete().key(`/services/one/i2-${api}`);
+      await fx.client.delete().key(`/services/one/i2-${api}`);
       ack(s, await s.next());
-      await client.delete().key('/services/two/i1');
+      await fx.client.delete().key('/services/two/i1');
       const emptied = await s.next();
       expect(names(emptied)).toEqual(['two']);
       expect(endpointCount(emptied, 'two')).toBe(0);
@@ -104,13 +83,13 @@ describe('delta xDS', () => {
     expect(await s.nothingWithin(400)).toEqual([]);
     await put('one', 'unsub', 1009);
     expect(names(await s.next())).toEqual(['one']);
-    await client.delete().key('/services/two/unsub');
-    await client.delete().key('/services/one/unsub');
+    await fx.client.delete().key('/services/two/unsub');
+    await fx.client.delete().key('/services/one/unsub');
   });
 
   for (const api of ['ads', 'cds'] as const) {
     it(`${api}: wildcard CDS gets every cluster, then additions and removals`, async () => {
-      const gc = await startTestControlPlane(etcd, { serviceGcMs: 300 });
+      const gc = await startTestControlPlane(fx.etcd, { serviceGcMs: 300 });
       const s = new AdsTestStream(gc.xdsAddress, 'delta', api);
       try {
         s.send({ node: NODE, type_url: CDS });
@@ -121,7 +100,7 @@ describe('delta xDS', () => {
         const added = await s.next();
         expect(names(added)).toEqual([`three-${api}`]);
         ack(s, added);
-        await client.delete().key(`/services/three-${api}/i1`);
+        await fx.client.delete().key(`/services/three-${api}/i1`);
         // The cluster stays while the service has been empty for less than --service-gc, then is removed.
         const removed = await s.next(5_000);
         expect(removed.removed).toEqual([`three-${api}`]);
@@ -141,11 +120,11 @@ describe('delta xDS', () => {
     const bad = await s.next();
     s.send({ type_url: EDS, response_nonce: bad.nonce, error_detail: { code: 3, message: 'delta rejected' } });
     expect(await s.nothingWithin(400)).toEqual([]);
-    const info = cp.plane.xds.streamInfos().find((i) => i.node?.id === 'delta-nacker')!;
+    const info = fx.cp.plane.xds.streamInfos().find((i) => i.node?.id === 'delta-nacker')!;
     const eds = info.types.get(EDS)!;
     expect(eds.status).toBe('NACKED');
     expect(eds.lastNack?.message).toBe('delta rejected');
     expect(eds.acked.get('one')).toBe(good.resources[0]!.version);
-    await client.delete().key('/services/one/nack');
+    await fx.client.delete().key('/services/one/nack');
   });
 });

@@ -1,42 +1,20 @@
 // The per-type discovery services (EDS, CDS, LDS, RDS): streams, and the unary Fetch methods, over a real etcd.
-import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../src/snapshot/types.js';
 import { AdsTestStream, NODE, fetchResources, type ReceivedResponse } from '../support/ads-client.js';
-import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
+import { useXdsFixture } from '../support/xds-fixture.js';
 
 const names = (r: { resources: Array<{ name: string }> }) => r.resources.map((x) => x.name).sort();
 
 describe('per-type discovery services', () => {
-  let etcd: TestEtcd;
-  let client: Etcd3;
-  let cp: TestControlPlane;
-  const streams: AdsTestStream[] = [];
-  const open = (service: 'eds' | 'cds' | 'lds' | 'rds') => {
-    const s = new AdsTestStream(cp.xdsAddress, 'sotw', service);
-    streams.push(s);
-    return s;
-  };
-  const put = (service: string, id: string, port: number) =>
-    client.put(`/services/${service}/${id}`).value(JSON.stringify({ address: '10.0.0.3', port }));
+  const fx = useXdsFixture('10.0.0.3', [
+    ['web', 'w1', 8001],
+    ['api', 'a1', 9001],
+  ]);
+  const open = (api: 'eds' | 'cds' | 'lds' | 'rds') => fx.open('sotw', api);
+  const put = fx.put;
   const ack = (s: AdsTestStream, r: ReceivedResponse, resourceNames: string[]) =>
     s.send({ type_url: r.typeUrl, response_nonce: r.nonce, version_info: r.version, resource_names: resourceNames });
-
-  beforeAll(async () => {
-    etcd = await startTestEtcd();
-    client = new Etcd3({ hosts: etcd.endpoint });
-    await put('web', 'w1', 8001);
-    await put('api', 'a1', 9001);
-    cp = await startTestControlPlane(etcd);
-  });
-
-  afterAll(async () => {
-    for (const s of streams) s.close();
-    await cp?.plane.close();
-    client?.close();
-    await etcd?.close();
-  });
 
   it('StreamEndpoints: named assignments, pushes for the followed service only', async () => {
     const s = open('eds');
@@ -51,8 +29,8 @@ describe('per-type discovery services', () => {
     await put('web', 'w2', 8002);
     const pushed = await s.next();
     expect(names(pushed)).toEqual(['web']);
-    await client.delete().key('/services/web/w2');
-    await client.delete().key('/services/api/a2');
+    await fx.client.delete().key('/services/web/w2');
+    await fx.client.delete().key('/services/api/a2');
   });
 
   it('StreamClusters: wildcard with the full set, and new services pushed', async () => {
@@ -83,12 +61,12 @@ describe('per-type discovery services', () => {
   });
 
   it('FetchEndpoints returns the current assignment; FetchClusters the full set', async () => {
-    const eds = await fetchResources(cp.xdsAddress, 'eds', { node: NODE, resource_names: ['web'] });
+    const eds = await fetchResources(fx.cp.xdsAddress, 'eds', { node: NODE, resource_names: ['web'] });
     expect(names(eds)).toEqual(['web']);
     expect(JSON.stringify(eds.resources[0]!.message)).toContain('8001');
     expect(eds.version).not.toBe('');
-    const cds = await fetchResources(cp.xdsAddress, 'cds', { node: NODE });
+    const cds = await fetchResources(fx.cp.xdsAddress, 'cds', { node: NODE });
     expect(names(cds)).toContain('web');
-    await expect(fetchResources(cp.xdsAddress, 'eds', { node: NODE, type_url: TYPE_URL.cluster })).rejects.toThrow(/serves/);
+    await expect(fetchResources(fx.cp.xdsAddress, 'eds', { node: NODE, type_url: TYPE_URL.cluster })).rejects.toThrow(/serves/);
   });
 });
