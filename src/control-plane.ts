@@ -28,6 +28,8 @@ export interface ControlPlaneOptions {
   /** Active health checks from each registration's healthCheck; default on. */
   healthChecks?: boolean;
   healthConcurrency?: number;
+  /** Resource TTL (with heartbeats) for clients that support it; 0 = off. */
+  resourceTtlMs?: number;
 }
 
 export interface ControlPlane {
@@ -56,7 +58,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
     ...(options.serviceGcMs !== undefined ? { serviceGcMs: options.serviceGcMs } : {}),
   });
-  const xds = new XdsServer({ source: publisher, logger });
+  const xds = new XdsServer({ source: publisher, logger, ...(options.resourceTtlMs ? { resourceTtlMs: options.resourceTtlMs } : {}) });
 
   let ready = false;
   watcher.on('change', ({ view, changeSeenAt }) => {

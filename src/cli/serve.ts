@@ -16,6 +16,7 @@ interface ServeFlags {
   serviceGc: number;
   healthChecks: boolean;
   healthConcurrency: number;
+  resourceTtl: number;
 }
 
 export function serveCommand(): Command {
@@ -32,6 +33,11 @@ export function serveCommand(): Command {
     .addOption(new Option('--service-gc <duration>', 'how long a service without instances keeps its resources').default(600_000, '10m').argParser(durationMs))
     .option('--no-health-checks', 'disable active health checks')
     .addOption(new Option('--health-concurrency <n>', 'probes in flight at most').default(16).argParser(positiveInt))
+    .addOption(
+      new Option('--resource-ttl <duration>', 'resource TTL with heartbeats for clients announcing xds.config.supports-resource-ttl (0 = off)')
+        .default(0, 'off')
+        .argParser(durationMs),
+    )
     .action(async (flags: ServeFlags) => {
       const logger = createLogger(flags.logLevel);
       const plane = await startControlPlane({
@@ -46,6 +52,7 @@ export function serveCommand(): Command {
         serviceGcMs: flags.serviceGc,
         healthChecks: flags.healthChecks,
         healthConcurrency: flags.healthConcurrency,
+        resourceTtlMs: flags.resourceTtl,
       });
       let stopping = false;
       const shutdown = (signal: string) => {

@@ -49,6 +49,11 @@ export interface XdsServerOptions {
   logger: Logger;
   /** grpc.Server options (keepalive, message sizes). */
   grpcOptions?: grpc.ServerOptions;
+  /**
+   * Resource TTL for clients announcing xds.config.supports-resource-ttl (0 = off): resources carry it and are
+   * renewed by heartbeats at half the TTL, so a client drops them if this control plane goes silent.
+   */
+  resourceTtlMs?: number;
 }
 
 export class XdsServer extends EventEmitter<XdsServerEvents> {
@@ -57,6 +62,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   private streamCounter = 0;
   private readonly unsubscribe: () => void;
   private readonly logger: Logger;
+  private readonly heartbeatTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: XdsServerOptions) {
     super();
@@ -82,6 +88,21 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       this.server.addService(passThroughDefinition(spec.service), handlers);
     }
     this.unsubscribe = options.source.onSnapshot((snapshot, diff) => this.push(snapshot, diff));
+    if (options.resourceTtlMs) {
+      this.heartbeatTimer = setInterval(() => this.sendHeartbeats(), Math.max(1, options.resourceTtlMs / 2));
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  private sendHeartbeats(): void {
+    const snapshot = this.options.source.current();
+    for (const stream of this.streams.values()) {
+      try {
+        stream.write(stream.engine.heartbeat(snapshot));
+      } catch (err) {
+        this.logger.error({ err, stream: stream.engine.id }, 'heartbeat failed');
+      }
+    }
   }
 
   /** Binds `host:port` (port 0 = any free port) and returns the address actually bound. */
@@ -100,6 +121,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   /** Ends every stream (clients reconnect elsewhere) and stops the server, forcing it after graceMs. */
   async close(graceMs = 5_000): Promise<void> {
     this.unsubscribe();
+    clearInterval(this.heartbeatTimer);
     const shutdown = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([shutdown, timeout]);
@@ -120,7 +142,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   private serveStream(call: Duplex, protocol: XdsProtocol, api: XdsApi, fixedType: TypeUrl | undefined): void {
     const id = String(++this.streamCounter);
     const log = this.logger.child({ stream: id, protocol, api, peer: call.getPeer() });
-    const engine: StreamEngine = new StreamEngine(id, protocol, api, call.getPeer(), fixedType, this.observer(() => engine, log));
+    const engine: StreamEngine = new StreamEngine(id, protocol, api, call.getPeer(), fixedType, this.observer(() => engine, log), this.options.resourceTtlMs);
     const encode = protocol === 'sotw' ? encodeSotwResponse : encodeDeltaResponse;
     const read = protocol === 'sotw' ? readSotwRequest : readDeltaRequest;
     const stream: LiveStream = {

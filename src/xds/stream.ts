@@ -38,6 +38,10 @@ class TypeState {
   }
 }
 
+/** Client features (Node.client_features) that opt a stream into resource TTLs and heartbeats. */
+export const FEATURE_RESOURCE_TTL = 'xds.config.supports-resource-ttl';
+export const FEATURE_RESOURCE_IN_SOTW = 'xds.config.resource-in-sotw';
+
 export interface StreamObserver {
   sent(response: XdsResponse, changeSeenAt: number | undefined): void;
   acked(typeUrl: TypeUrl): void;
@@ -59,7 +63,45 @@ export class StreamEngine {
     /** Per-type services serve one type; ADS serves all. */
     private readonly fixedType: TypeUrl | undefined,
     private readonly observer: StreamObserver,
+    /** Resource TTL offered to clients that support it (0 = off). */
+    private readonly resourceTtlMs = 0,
   ) {}
+
+  /** TTLs need the client's support, and in SotW also its support for Resource wrappers that carry them. */
+  private ttlMs(): number | undefined {
+    const features = this.node?.clientFeatures ?? [];
+    if (!this.resourceTtlMs || !features.includes(FEATURE_RESOURCE_TTL)) return undefined;
+    if (this.protocol === 'sotw' && !features.includes(FEATURE_RESOURCE_IN_SOTW)) return undefined;
+    return this.resourceTtlMs;
+  }
+
+  /**
+   * Heartbeats for clients using resource TTLs: the resources they hold at the current version, without bodies,
+   * so their TTL is renewed while this control plane is alive. Resources that changed are pushed normally instead.
+   */
+  heartbeat(snapshot: Snapshot): XdsResponse[] {
+    const ttlMs = this.ttlMs();
+    if (ttlMs === undefined) return [];
+    const responses: XdsResponse[] = [];
+    for (const typeUrl of PUSH_ORDER) {
+      const state = this.types.get(typeUrl);
+      if (!state?.subscription.requested || !state.lastSent) continue;
+      const sub = state.subscription;
+      const resources = snapshot.resources.get(typeUrl) ?? new Map();
+      const held = [...sub.known].flatMap(([name, version]) => {
+        const resource = resources.get(name);
+        return resource && resource.version === version ? [resource] : [];
+      });
+      if (held.length === 0) continue;
+      // SotW: a heartbeat is a complete response, so send one only while the client holds the current content.
+      if (this.protocol === 'sotw' && sub.sotwDiffers(sub.current(resources))) continue;
+      const version = this.protocol === 'sotw' ? state.lastSent.version : snapshot.version;
+      const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: held, removed: [], ttlMs, heartbeat: true };
+      responses.push(this.track(state, response, this.protocol === 'sotw'));
+    }
+    for (const response of responses) this.observer.sent(response, undefined);
+    return responses;
+  }
 
   /** Applies one request and returns the responses now owed, in push order. */
   handleRequest(request: XdsRequest, snapshot: Snapshot): XdsResponse[] {
@@ -126,7 +168,11 @@ export class StreamEngine {
         pending.add(dependent);
       }
     }
-    for (const response of responses) this.observer.sent(response, snapshot.changeSeenAt);
+    const ttlMs = this.ttlMs();
+    for (const response of responses) {
+      if (ttlMs !== undefined) response.ttlMs = ttlMs;
+      this.observer.sent(response, snapshot.changeSeenAt);
+    }
     return responses;
   }
 

@@ -29,6 +29,10 @@ export interface XdsResponse {
   resources: readonly EncodedResource[];
   /** Delta only: names the client must drop (or that do not exist). */
   removed: readonly string[];
+  /** Resource TTL for clients that support it: each resource carries it, and heartbeats renew it. */
+  ttlMs?: number;
+  /** A heartbeat renews the TTL of resources the client holds: name and version, no body. */
+  heartbeat?: boolean;
 }
 
 interface RawNode {
@@ -123,10 +127,36 @@ function deltaResourceBytes(resource: EncodedResource): Uint8Array {
   return bytes;
 }
 
+const RESOURCE_WRAPPER_TYPE_URL = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
+const VARINT = 0;
+
+/**
+ * Resource {version = 1, resource = 2, name = 3, ttl = 6} carrying a TTL, and for heartbeats no body. Built per
+ * response: only streams of clients that announced TTL support get these.
+ */
+function resourceWithTtl(resource: EncodedResource, ttlMs: number, heartbeat: boolean): Uint8Array {
+  const writer = protobuf.Writer.create().uint32(tag(1)).string(resource.version);
+  if (!heartbeat) writer.uint32(tag(2)).bytes(anyBytes(resource));
+  writer.uint32(tag(3)).string(resource.name);
+  const seconds = Math.floor(ttlMs / 1000);
+  const nanos = (ttlMs % 1000) * 1_000_000;
+  const duration = protobuf.Writer.create();
+  if (seconds) duration.uint32((1 << 3) | VARINT).int64(seconds);
+  if (nanos) duration.uint32((2 << 3) | VARINT).int32(nanos);
+  return writer.uint32(tag(6)).bytes(duration.finish()).finish();
+}
+
+/** SotW clients with `xds.config.resource-in-sotw` get each resource inside a Resource wrapper (for its TTL). */
+function sotwEntry(resource: EncodedResource, response: XdsResponse): Uint8Array {
+  if (response.ttlMs === undefined) return anyBytes(resource);
+  const wrapper = resourceWithTtl(resource, response.ttlMs, response.heartbeat ?? false);
+  return protobuf.Writer.create().uint32(tag(1)).string(RESOURCE_WRAPPER_TYPE_URL).uint32(tag(2)).bytes(wrapper).finish();
+}
+
 /** DiscoveryResponse {version_info = 1, resources = 2, type_url = 4, nonce = 5}. */
 export function encodeSotwResponse(response: XdsResponse): Buffer {
   const writer = protobuf.Writer.create().uint32(tag(1)).string(response.version);
-  for (const resource of response.resources) writer.uint32(tag(2)).bytes(anyBytes(resource));
+  for (const resource of response.resources) writer.uint32(tag(2)).bytes(sotwEntry(resource, response));
   writer.uint32(tag(4)).string(response.typeUrl).uint32(tag(5)).string(response.nonce);
   return Buffer.from(writer.finish());
 }
@@ -134,7 +164,10 @@ export function encodeSotwResponse(response: XdsResponse): Buffer {
 /** DeltaDiscoveryResponse {system_version_info = 1, resources = 2, type_url = 4, nonce = 5, removed_resources = 6}. */
 export function encodeDeltaResponse(response: XdsResponse): Buffer {
   const writer = protobuf.Writer.create().uint32(tag(1)).string(response.version);
-  for (const resource of response.resources) writer.uint32(tag(2)).bytes(deltaResourceBytes(resource));
+  for (const resource of response.resources) {
+    const entry = response.ttlMs === undefined ? deltaResourceBytes(resource) : resourceWithTtl(resource, response.ttlMs, response.heartbeat ?? false);
+    writer.uint32(tag(2)).bytes(entry);
+  }
   writer.uint32(tag(4)).string(response.typeUrl).uint32(tag(5)).string(response.nonce);
   for (const name of response.removed) writer.uint32(tag(6)).string(name);
   return Buffer.from(writer.finish());

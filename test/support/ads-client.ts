@@ -6,8 +6,12 @@ export interface DecodedResource {
   name: string;
   version?: string;
   typeUrl: string;
-  /** Decoded message as a plain object (keepCase, enums as strings). */
+  /** Decoded message as a plain object (keepCase, enums as strings); empty for a heartbeat. */
   message: Record<string, unknown>;
+  /** TTL in seconds carried by a Resource wrapper (delta, or SotW with resource-in-sotw). */
+  ttlSeconds?: number;
+  /** A Resource without a body: a TTL heartbeat. */
+  heartbeat?: boolean;
 }
 
 export interface ReceivedResponse {
@@ -30,6 +34,37 @@ function decodeAny(any: RawAny): Record<string, unknown> {
 
 function resourceName(message: Record<string, unknown>): string {
   return String(message.name ?? message.cluster_name ?? '');
+}
+
+interface RawResource {
+  name: string;
+  version: string;
+  resource?: RawAny | null;
+  ttl?: { seconds?: string | number; nanos?: number } | null;
+}
+
+const RESOURCE_WRAPPER = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
+
+function decodeResource(raw: RawResource): DecodedResource {
+  const decoded: DecodedResource = {
+    name: raw.name,
+    version: raw.version,
+    typeUrl: raw.resource?.type_url ?? '',
+    message: raw.resource ? decodeAny(raw.resource) : {},
+  };
+  if (raw.ttl) decoded.ttlSeconds = Number(raw.ttl.seconds ?? 0) + (raw.ttl.nanos ?? 0) / 1e9;
+  if (!raw.resource) decoded.heartbeat = true;
+  return decoded;
+}
+
+/** A SotW entry: the resource's Any, or a Resource wrapper around it. */
+function decodeSotwEntry(any: RawAny): DecodedResource {
+  if (any.type_url === RESOURCE_WRAPPER) {
+    const type = envoyType('envoy.service.discovery.v3.Resource');
+    return decodeResource(type.toObject(type.decode(any.value), { longs: String }) as RawResource);
+  }
+  const message = decodeAny(any);
+  return { name: resourceName(message), typeUrl: any.type_url, message };
 }
 
 type ServiceName = 'ads' | 'eds' | 'cds' | 'lds' | 'rds';
@@ -75,22 +110,14 @@ export class AdsTestStream {
             version: String(raw.version_info ?? ''),
             nonce: String(raw.nonce ?? ''),
             typeUrl: String(raw.type_url ?? ''),
-            resources: ((raw.resources as RawAny[]) ?? []).map((any) => {
-              const message = decodeAny(any);
-              return { name: resourceName(message), typeUrl: any.type_url, message };
-            }),
+            resources: ((raw.resources as RawAny[]) ?? []).map(decodeSotwEntry),
             removed: [],
           }
         : {
             version: String(raw.system_version_info ?? ''),
             nonce: String(raw.nonce ?? ''),
             typeUrl: String(raw.type_url ?? ''),
-            resources: ((raw.resources as Array<{ name: string; version: string; resource: RawAny }>) ?? []).map((r) => ({
-              name: r.name,
-              version: r.version,
-              typeUrl: r.resource.type_url,
-              message: decodeAny(r.resource),
-            })),
+            resources: ((raw.resources as RawResource[]) ?? []).map(decodeResource),
             removed: (raw.removed_resources as string[]) ?? [],
           };
     const waiter = this.waiters.shift();
@@ -153,10 +180,7 @@ export async function fetchResources(
     );
     return {
       version: String(raw.version_info ?? ''),
-      resources: ((raw.resources as RawAny[]) ?? []).map((any) => {
-        const message = decodeAny(any);
-        return { name: resourceName(message), typeUrl: any.type_url, message };
-      }),
+      resources: ((raw.resources as RawAny[]) ?? []).map(decodeSotwEntry),
     };
   } finally {
     client.close();
