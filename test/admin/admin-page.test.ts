@@ -79,16 +79,18 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('admin page in Chromium'
     await expect(greeter.locator('h3').textContent()).resolves.toBe('greeter');
     const rows = greeter.locator('tr.instance');
     expect(await rows.count()).toBe(3);
-    const seen = await rows.evaluateAll((trs) =>
-      (trs as unknown as PageElement[]).map((tr) => {
+    // Query and measure in one task of the page: a refresh swapping #content in between would detach the rows.
+    const seen = await page.evaluate(() => {
+      const browser = globalThis as unknown as BrowserGlobals & { document: { querySelectorAll(s: string): PageElement[] } };
+      return [...browser.document.querySelectorAll('section.service[data-service="greeter"] tr.instance')].map((tr) => {
         const pill = tr.querySelector('td.health .pill')!;
         return {
           address: tr.querySelector('td.address')?.textContent?.trim(),
           health: pill.textContent?.trim(),
-          colour: (globalThis as unknown as BrowserGlobals).getComputedStyle(pill).color,
+          colour: browser.getComputedStyle(pill).color,
         };
-      }),
-    );
+      });
+    });
     expect(seen.map((s) => [s.address, s.health])).toEqual([
       ['10.0.0.5:8080', 'HEALTHY'],
       ['10.0.0.6:8080', 'DRAINING'],

@@ -9,7 +9,7 @@ import { TYPE_URL } from '../../src/snapshot/types.js';
 import { AdsTestStream, NODE } from '../support/ads-client.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { startTestControlPlane, writeXdsBootstrap, type TestControlPlane } from '../support/control-plane.js';
-import { eventually } from '../registration/eventually.js';
+import { eventually } from '../support/eventually.js';
 
 const SERVICE = 'visible';
 const NACK_MESSAGE = 'test client refuses this assignment';

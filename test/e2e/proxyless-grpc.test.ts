@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greeterClient, startGreeterServer, type GreeterServer } from '../../src/demo/greeter.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { startTestControlPlane, writeXdsBootstrap, type TestControlPlane } from '../support/control-plane.js';
-import { eventually } from '../registration/eventually.js';
+import { eventually } from '../support/eventually.js';
 
 const SERVICE = 'greeter';
 

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import { parseHealthCheckFlag, parseRegisterFlags, type RegisterFlags } from '../../src/cli/register.js';
 import { freePort, startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { eventually } from './eventually.js';
+import { eventually } from '../support/eventually.js';
 import { CLI_ENTRY } from '../support/cli.js';
 
 const ENTRY = CLI_ENTRY;

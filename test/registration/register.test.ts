@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import { register, type Registration } from '../../src/index.js';
 import { freePort, startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { eventually, sleep } from './eventually.js';
+import { eventually, sleep } from '../support/eventually.js';
 
 async function listen(port = 0): Promise<net.Server> {
   const server = net.createServer((socket) => socket.end());

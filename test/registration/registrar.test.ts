@@ -11,7 +11,7 @@ import type { ProbedInstanceState } from '../../src/registration/probed-instance
 import { parseRegistrarConfig } from '../../src/registration/registrar-config.js';
 import { Registrar } from '../../src/registration/registrar.js';
 import { freePort, startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { eventually } from './eventually.js';
+import { eventually } from '../support/eventually.js';
 import { CLI_ENTRY } from '../support/cli.js';
 
 const ENTRY = CLI_ENTRY;

@@ -90,7 +90,9 @@ function serviceCard(service: ServiceView, watchers: Record<ResourceKind, { node
       ? html`<table><thead><tr><th>Instance</th><th>Address</th><th>Weight</th><th>Locality</th><th>Health</th>
       <th>Probe</th><th>Lease</th><th>Metadata</th></tr></thead>
       <tbody>${service.instances.map((i) => instanceRow(i, now))}</tbody></table>`
-      : html`<div class="empty">No valid instance: its endpoint assignment is published empty.</div>`
+      : service.versions.endpoint
+        ? html`<div class="empty">No valid instance: its endpoint assignment is published empty until the service is garbage-collected.</div>`
+        : html`<div class="empty">No valid instance: nothing is published for this service.</div>`
   }
   ${
     service.rejected.length > 0
