@@ -42,6 +42,8 @@ function passThroughDefinition(serviceName: string): grpc.ServiceDefinition {
 interface LiveStream {
   engine: StreamEngine;
   write(responses: XdsResponse[]): void;
+  /** Ends the stream with OK, so the client reconnects (to another replica) at once. */
+  end(): void;
 }
 
 export interface XdsServerOptions {
@@ -123,6 +125,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     this.unsubscribe();
     clearInterval(this.heartbeatTimer);
     const shutdown = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    for (const stream of this.streams.values()) stream.end();
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([shutdown, timeout]);
     this.server.forceShutdown();
@@ -150,6 +153,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       write: (responses) => {
         for (const response of responses) call.write(encode(response));
       },
+      end: () => call.end(),
     };
     this.streams.set(id, stream);
     this.emit('streamOpened', engine.info());

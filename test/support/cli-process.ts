@@ -1,10 +1,9 @@
 // The real `etcd-xds` CLI (src/cli/main.ts through tsx) as a child process, for tests that signal or kill it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI_ENTRY } from './cli.js';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI_MAIN = path.join(REPO_ROOT, 'src/cli/main.ts');
+const REPO_ROOT = path.resolve(path.dirname(CLI_ENTRY), '../..');
 
 export interface CliProcess {
   readonly child: ChildProcess;
@@ -20,7 +19,7 @@ export interface CliProcess {
 export function startCli(args: string[]): CliProcess {
   const env = { ...process.env };
   for (const name of ['ETCD_ENDPOINTS', 'XDS_PREFIX', 'LOG_LEVEL', 'XDS_ADDRESS', 'ADMIN_ADDRESS']) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
