@@ -6,9 +6,9 @@ import type { EncodedResource, TypeUrl } from './types.js';
 const TYPE_URL_PREFIX = 'type.googleapis.com/';
 
 /** Packs a message as google.protobuf.Any (for typed_config and api_listener fields). */
-export function packAny(fullName: string, message: Record<string, unknown>): { type_url: string; value: Uint8Array } {
+export function packAny<M extends object>(fullName: string, message: M): { type_url: string; value: Buffer } {
   const type = envoyType(fullName);
-  return { type_url: TYPE_URL_PREFIX + fullName, value: type.encode(type.fromObject(message)).finish() };
+  return { type_url: TYPE_URL_PREFIX + fullName, value: Buffer.from(type.encode(type.fromObject(message as Record<string, unknown>)).finish()) };
 }
 
 /** Versions are a short hash of the encoded bytes: equal content gives equal versions on every replica. */
@@ -20,9 +20,9 @@ export function contentVersion(bytes: Uint8Array | string): string {
  * Encodes one resource. Callers build messages with sorted map keys so that protobufjs' encoding (which follows
  * object key order for maps) is deterministic.
  */
-export function encodeResource(typeUrl: TypeUrl, name: string, message: Record<string, unknown>): EncodedResource {
+export function encodeResource(typeUrl: TypeUrl, name: string, message: object): EncodedResource {
   const type = envoyType(typeUrl.slice(TYPE_URL_PREFIX.length));
-  const body = type.encode(type.fromObject(message)).finish();
+  const body = type.encode(type.fromObject(message as Record<string, unknown>)).finish();
   let json: Record<string, unknown> | undefined;
   return {
     typeUrl,

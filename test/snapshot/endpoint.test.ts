@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { clusterLoadAssignment } from '../../src/snapshot/resources/endpoint.js';
 import { SnapshotBuilder } from '../../src/snapshot/builder.js';
+import { encodeResource } from '../../src/snapshot/encode.js';
 import { TYPE_URL } from '../../src/snapshot/types.js';
 import { instance } from '../support/snapshots.js';
 
@@ -61,10 +62,11 @@ describe('ClusterLoadAssignment', () => {
     ]);
   });
 
-  it('puts metadata under filter_metadata["envoy.lb"] and gives every locality a locality message', () => {
-    const cla = clusterLoadAssignment('s', [instance('s', 'a', 1, { metadata: { version: 'v2' } })], none) as Cla;
+  it('puts metadata under filter_metadata["envoy.lb"] and gives every locality a locality message (as encoded)', () => {
+    const encoded = encodeResource(TYPE_URL.endpoint, 's', clusterLoadAssignment('s', [instance('s', 'a', 1, { metadata: { version: 'v2' } })], none));
+    const cla = encoded.json as Cla;
     expect(cla.endpoints[0]!.locality).toEqual({});
-    expect(cla.endpoints[0]!.lb_endpoints[0]!.metadata).toEqual({ filter_metadata: { 'envoy.lb': { fields: { version: { string_value: 'v2' } } } } });
+    expect(cla.endpoints[0]!.lb_endpoints[0]!.metadata).toEqual({ filter_metadata: { 'envoy.lb': { fields: { version: { stringValue: 'v2' } } } } });
   });
 
   it('derives versions from content: equal inputs, equal versions, whatever the input order', () => {

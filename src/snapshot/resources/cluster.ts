@@ -1,4 +1,6 @@
 // Cluster for one service: type EDS, endpoints over ADS under the service's own name.
+import type { Cluster } from '../../generated/envoy/config/cluster/v3/Cluster.js';
+import type { HttpProtocolOptions } from '../../generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.js';
 import type { Instance } from '../../registry/types.js';
 import { packAny } from '../encode.js';
 
@@ -13,8 +15,8 @@ function speaksHttp2(instances: Iterable<Instance>): boolean {
   return false;
 }
 
-export function cluster(service: string, instances: Iterable<Instance>): Record<string, unknown> {
-  const message: Record<string, unknown> = {
+export function cluster(service: string, instances: Iterable<Instance>): Cluster {
+  const message: Cluster = {
     name: service,
     type: 'EDS',
     eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: service },
@@ -23,7 +25,7 @@ export function cluster(service: string, instances: Iterable<Instance>): Record<
   };
   if (speaksHttp2(instances)) {
     message.typed_extension_protocol_options = {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': packAny(HTTP_PROTOCOL_OPTIONS, {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': packAny<HttpProtocolOptions>(HTTP_PROTOCOL_OPTIONS, {
         explicit_http_config: { http2_protocol_options: {} },
       }),
     };

@@ -1,4 +1,8 @@
 // ClusterLoadAssignment for one service: instances grouped by (priority, locality), as DESIGN.md maps them.
+import type { ClusterLoadAssignment } from '../../generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
+import type { LbEndpoint } from '../../generated/envoy/config/endpoint/v3/LbEndpoint.js';
+import type { LocalityLbEndpoints } from '../../generated/envoy/config/endpoint/v3/LocalityLbEndpoints.js';
+import type { Metadata } from '../../generated/envoy/config/core/v3/Metadata.js';
 import type { Instance } from '../../registry/types.js';
 import { sortedRecord } from '../encode.js';
 
@@ -24,15 +28,15 @@ function compareInstances(a: Instance, b: Instance): number {
   return a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0;
 }
 
-function metadataStruct(metadata: Record<string, string>): Record<string, unknown> | undefined {
+function metadataStruct(metadata: Record<string, string>): Metadata | undefined {
   const entries = Object.keys(metadata);
   if (entries.length === 0) return undefined;
-  const fields = sortedRecord(Object.fromEntries(entries.map((k) => [k, { string_value: metadata[k] }])));
+  const fields = sortedRecord(Object.fromEntries(entries.map((k) => [k, { stringValue: metadata[k] }])));
   return { filter_metadata: { 'envoy.lb': { fields } } };
 }
 
-function lbEndpoint(instance: Instance, health: EnvoyHealthStatus): Record<string, unknown> {
-  const endpoint: Record<string, unknown> = {
+function lbEndpoint(instance: Instance, health: EnvoyHealthStatus): LbEndpoint {
+  const endpoint: LbEndpoint = {
     endpoint: { address: { socket_address: { address: instance.address, port_value: instance.port } } },
     health_status: health,
     // Envoy requires weights ≥ 1; weight 0 is expressed as DRAINING above.
@@ -71,7 +75,7 @@ export function clusterLoadAssignment(
   service: string,
   instances: Iterable<Instance>,
   verdictOf: (key: string) => HealthVerdict | undefined,
-): Record<string, unknown> {
+): ClusterLoadAssignment {
   const groups = new Map<string, { priority: number; locality: Instance['locality']; members: Instance[] }>();
   for (const instance of uniqueAddresses(instances, verdictOf)) {
     const key = `${instance.priority}|${localityKey(instance)}`;
@@ -85,7 +89,7 @@ export function clusterLoadAssignment(
   const densePriority = new Map([...new Set([...groups.values()].map((g) => g.priority))].sort((a, b) => a - b).map((p, i) => [p, i]));
   const ordered = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g);
 
-  const endpoints = ordered.map((group) => {
+  const endpoints = ordered.map((group): LocalityLbEndpoints => {
     const members = group.members.sort(compareInstances);
     const healths = members.map((m) => effectiveHealth(m, verdictOf(m.key)));
     const weight = members.reduce((sum, m, i) => (healths[i] === 'DRAINING' ? sum : sum + Math.max(1, m.weight)), 0);
