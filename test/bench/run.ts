@@ -8,6 +8,7 @@ import { StreamEngine, type StreamObserver } from '../../src/xds/stream.js';
 import { encodeDeltaResponse, encodeSotwResponse } from '../../src/xds/wire.js';
 import type { Instance } from '../../src/registry/types.js';
 import { instance } from '../support/snapshots.js';
+import { benchPushLatency } from './push-latency.js';
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 1000);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 10);
@@ -44,9 +45,10 @@ function mib(bytes: number): string {
 }
 
 console.log(`etcd-xds bench: ${SERVICES} services × ${INSTANCES} instances, ${STREAMS} streams (node ${process.version})\n`);
-const builder = new SnapshotBuilder();
 const noVerdict = () => undefined;
-const first = time('snapshot: full build (encode every resource)', () => builder.build({ services: fleet(), verdictOf: noVerdict }));
+time('snapshot: first build in the process (includes protobufjs warm-up)', () => new SnapshotBuilder().build({ services: fleet(), verdictOf: noVerdict }));
+const builder = new SnapshotBuilder();
+const first = time('snapshot: full build, warm (encode every resource)', () => builder.build({ services: fleet(), verdictOf: noVerdict }));
 time('snapshot: rebuild with nothing changed', () => builder.build({ services: fleet(), verdictOf: noVerdict }));
 const second = time('snapshot: rebuild after one instance changed', () => builder.build({ services: fleet(1), verdictOf: noVerdict }));
 const diff = time('snapshot: diff', () => diffSnapshots(first, second));
@@ -86,3 +88,6 @@ time('delta: 100 wildcard CDS streams, one cluster changed', () => {
   for (const engine of wildcard) for (const r of engine.handleSnapshot(second, diff)) encodeDeltaResponse(r);
 });
 console.log(`\nheap used: ${mib(process.memoryUsage().heapUsed)}, rss: ${mib(process.memoryUsage().rss)}`);
+
+console.log('');
+await benchPushLatency();
