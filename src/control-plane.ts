@@ -1,12 +1,14 @@
 // Wires the stages together: etcd → registry watcher → (health checker) → snapshot publisher → xDS server, with
 // the admin API reading the same objects. `etcd-xds serve`, the demo and the end-to-end tests all start this.
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
 import { createAdminMetrics } from './admin/metrics.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { AdminState } from './admin/state.js';
 import { HealthChecker } from './health/health-checker.js';
 import type { Logger } from './logger.js';
-import { createEtcdClient } from './registry/etcd-client.js';
+import { createEtcdClient, type EtcdConnection } from './registry/etcd-client.js';
 import { RegistryWatcher } from './registry/watcher.js';
 import { SnapshotPublisher } from './snapshot/publisher.js';
 import { XdsServer } from './xds/server.js';
@@ -30,6 +32,19 @@ export interface ControlPlaneOptions {
   healthConcurrency?: number;
   /** Resource TTL (with heartbeats) for clients that support it; 0 = off. */
   resourceTtlMs?: number;
+  /** TLS for the xDS listener; with clientCaFile, clients must present a certificate signed by it (mTLS). */
+  xdsTls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  /** TLS files and user/password for etcd. */
+  etcdAuth?: Omit<EtcdConnection, 'endpoints'>;
+}
+
+function xdsCredentials(tls: ControlPlaneOptions['xdsTls']): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(
+    tls.clientCaFile ? readFileSync(tls.clientCaFile) : null,
+    [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }],
+    Boolean(tls.clientCaFile),
+  );
 }
 
 export interface ControlPlane {
@@ -45,7 +60,9 @@ export interface ControlPlane {
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { logger } = options;
-  const client: Etcd3 = createEtcdClient(options.etcdEndpoints);
+  const client: Etcd3 = createEtcdClient({ ...options.etcdAuth, endpoints: options.etcdEndpoints });
+  // Read TLS files up front: a wrong path fails at start, not after the first etcd sync.
+  const credentials = xdsCredentials(options.xdsTls);
   const watcher = new RegistryWatcher({ client, prefix: options.prefix, logger: logger.child({ component: 'registry' }) });
   const health = options.healthChecks === false
     ? undefined
@@ -100,9 +117,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     health?.update(watcher.view());
     publisher.publish();
     ready = true;
-    const address = await xds.listen(options.xdsAddress);
+    const address = await xds.listen(options.xdsAddress, credentials);
     const snapshot = publisher.current();
-    logger.info({ address, services: snapshot.resources.values().next().value?.size ?? 0, version: snapshot.version }, 'xDS server listening');
+    logger.info({ address, tls: Boolean(options.xdsTls), mtls: Boolean(options.xdsTls?.clientCaFile), services: snapshot.resources.values().next().value?.size ?? 0, version: snapshot.version }, 'xDS server listening');
     return address;
   });
   xdsReady.catch(() => undefined);

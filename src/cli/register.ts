@@ -6,11 +6,12 @@ import { createLogger } from '../logger.js';
 import { parseCidr } from '../registration/address.js';
 import { register, type RegisterOptions, type Registration } from '../registration/register.js';
 import type { HealthCheckSpec, Locality } from '../registry/types.js';
+import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** What commander hands the action: raw strings, checked by parseRegisterFlags. */
-export interface RegisterFlags {
+export interface RegisterFlags extends EtcdFlags {
   service: string;
   port: string;
   address: string;
@@ -27,7 +28,6 @@ export interface RegisterFlags {
   drainSeconds: string;
   instanceId?: string;
   healthCheck?: string;
-  etcdEndpoints: string;
   prefix: string;
   logLevel: string;
   waitForPort: boolean;
@@ -79,8 +79,6 @@ export function parseRegisterFlags(flags: RegisterFlags): RegisterOptions {
   if (!LOG_LEVELS.includes(flags.logLevel)) {
     throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got '${flags.logLevel}')`);
   }
-  const endpoints = flags.etcdEndpoints.split(',').map((e) => e.trim()).filter(Boolean);
-  if (endpoints.length === 0) throw new Error('--etcd-endpoints must list at least one URL, e.g. http://127.0.0.1:2379');
   const drainSeconds = Number(flags.drainSeconds);
   if (!Number.isFinite(drainSeconds) || drainSeconds < 0 || flags.drainSeconds.trim() === '') {
     throw new Error(`--drain-seconds must be a number ≥ 0 (got '${flags.drainSeconds}')`);
@@ -100,7 +98,7 @@ export function parseRegisterFlags(flags: RegisterFlags): RegisterOptions {
     metadata: parseMetadata(flags.metadata),
     drainSeconds,
     prefix: flags.prefix,
-    etcd: { endpoints },
+    etcd: etcdConnection(flags),
     waitForPortMs: flags.waitForPort ? 30_000 : 0,
   };
   if (flags.interface !== undefined) options.interface = flags.interface;
@@ -119,7 +117,8 @@ export function registerCommand(): Command {
   const command = new Command('register')
     .description('register one service instance in etcd and keep it registered until SIGINT/SIGTERM (then drain)')
     .requiredOption('--service <name>', 'service name')
-    .requiredOption('--port <port>', 'port the instance serves on (1-65535)')
+    .requiredOption('--port <port>', 'port the instance serves on (1-65535)');
+  addEtcdOptions(command)
     .option('--address <ip>', "'auto' (detect from network interfaces) or an IPv4/IPv6 literal", 'auto')
     .option('--interface <name>', "network interface for --address auto, e.g. 'eth0'")
     .option('--cidr <cidr>', 'network the detected address must lie in, e.g. 10.0.0.0/8')
@@ -134,9 +133,6 @@ export function registerCommand(): Command {
     .option('--drain-seconds <seconds>', 'how long to stay listed as draining before deregistering', '5')
     .option('--instance-id <id>', 'instance id (default <hostname>-<address>-<port>)')
     .option('--health-check <spec>', 'health check the control plane runs: tcp | http[:/path] | grpc[:service]')
-    .addOption(
-      new Option('--etcd-endpoints <urls>', 'comma-separated etcd URLs').env('ETCD_ENDPOINTS').default('http://127.0.0.1:2379'),
-    )
     .addOption(new Option('--prefix <prefix>', 'etcd key prefix').env('XDS_PREFIX').default('/services/'))
     .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info'))
     .option('--no-wait-for-port', 'register at once instead of waiting (up to 30 s) for the port to accept connections')

@@ -2,12 +2,12 @@
 // SIGINT/SIGTERM, then deregisters them all. A bad config file exits 2 with the path of the offending field.
 import { Command, Option } from 'commander';
 import { createLogger } from '../logger.js';
+import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
 import { loadRegistrarConfig, type RegistrarConfig } from '../registration/registrar-config.js';
 import { Registrar } from '../registration/registrar.js';
 
-interface RegistrarFlags {
+interface RegistrarFlags extends EtcdFlags {
   config: string;
-  etcdEndpoints: string;
   prefix: string;
   logLevel: string;
 }
@@ -15,10 +15,8 @@ interface RegistrarFlags {
 export function registrarCommand(): Command {
   const command = new Command('registrar')
     .description('probe the instances listed in a YAML file and keep the healthy ones registered in etcd')
-    .requiredOption('--config <file>', 'YAML file listing the instances and their probes')
-    .addOption(
-      new Option('--etcd-endpoints <urls>', 'comma-separated etcd URLs').env('ETCD_ENDPOINTS').default('http://127.0.0.1:2379'),
-    )
+    .requiredOption('--config <file>', 'YAML file listing the instances and their probes');
+  addEtcdOptions(command)
     .addOption(new Option('--prefix <prefix>', 'etcd key prefix').env('XDS_PREFIX').default('/services/'))
     .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info'))
     .action(async (flags: RegistrarFlags) => {
@@ -28,10 +26,8 @@ export function registrarCommand(): Command {
       } catch (err) {
         return command.error(`error: ${(err as Error).message}`, { exitCode: 2, code: 'etcd-xds.invalidConfig' });
       }
-      const endpoints = flags.etcdEndpoints.split(',').map((e) => e.trim()).filter(Boolean);
-      if (endpoints.length === 0) command.error('error: --etcd-endpoints must list at least one URL', { exitCode: 2 });
       const logger = createLogger(flags.logLevel, 'etcd-xds-registrar');
-      const registrar = new Registrar({ config, etcd: { endpoints }, prefix: flags.prefix, logger });
+      const registrar = new Registrar({ config, etcd: etcdConnection(flags), prefix: flags.prefix, logger });
       registrar.start();
       await new Promise<void>((resolve) => {
         const onSignal = (signal: NodeJS.Signals): void => {

@@ -2,10 +2,13 @@
 import { Command, Option } from 'commander';
 import { startControlPlane } from '../control-plane.js';
 import { createLogger } from '../logger.js';
+import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
 import { durationMs, hostPort, positiveInt } from './flags.js';
 
-interface ServeFlags {
-  etcdEndpoints: string;
+interface ServeFlags extends EtcdFlags {
+  xdsTlsCert?: string;
+  xdsTlsKey?: string;
+  xdsTlsClientCa?: string;
   prefix: string;
   xdsAddress: string;
   adminAddress: string;
@@ -20,9 +23,8 @@ interface ServeFlags {
 }
 
 export function serveCommand(): Command {
-  return new Command('serve')
-    .description('run the control plane: watch etcd, serve xDS (ADS, SotW and delta) and the admin API')
-    .addOption(new Option('--etcd-endpoints <urls>', 'etcd endpoints, comma separated').env('ETCD_ENDPOINTS').default('http://127.0.0.1:2379'))
+  const command = new Command('serve').description('run the control plane: watch etcd, serve xDS (ADS, SotW and delta) and the admin API');
+  return addEtcdOptions(command)
     .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').env('XDS_PREFIX').default('/services/'))
     .addOption(new Option('--xds-address <host:port>', 'xDS gRPC listen address (port 0 = any free port)').env('XDS_ADDRESS').default('0.0.0.0:18000').argParser(hostPort))
     .addOption(new Option('--admin-address <host:port>', 'admin HTTP listen address').env('ADMIN_ADDRESS').default('127.0.0.1:19000').argParser(hostPort))
@@ -31,6 +33,9 @@ export function serveCommand(): Command {
     .addOption(new Option('--debounce <duration>', 'quiet window that coalesces etcd events (e.g. 10ms)').default(10, '10ms').argParser(durationMs))
     .addOption(new Option('--max-wait <duration>', 'longest a change waits for the quiet window').default(100, '100ms').argParser(durationMs))
     .addOption(new Option('--service-gc <duration>', 'how long a service without instances keeps its resources').default(600_000, '10m').argParser(durationMs))
+    .addOption(new Option('--xds-tls-cert <file>', 'serve xDS over TLS with this certificate (with --xds-tls-key)').env('XDS_TLS_CERT'))
+    .addOption(new Option('--xds-tls-key <file>', 'private key for --xds-tls-cert').env('XDS_TLS_KEY'))
+    .addOption(new Option('--xds-tls-client-ca <file>', 'require client certificates signed by this CA (mTLS)').env('XDS_TLS_CLIENT_CA'))
     .option('--no-health-checks', 'disable active health checks')
     .addOption(new Option('--health-concurrency <n>', 'probes in flight at most').default(16).argParser(positiveInt))
     .addOption(
@@ -39,9 +44,18 @@ export function serveCommand(): Command {
         .argParser(durationMs),
     )
     .action(async (flags: ServeFlags) => {
+      if (Boolean(flags.xdsTlsCert) !== Boolean(flags.xdsTlsKey)) {
+        command.error('error: --xds-tls-cert and --xds-tls-key go together', { exitCode: 2 });
+      }
+      if (flags.xdsTlsClientCa && !flags.xdsTlsCert) command.error('error: --xds-tls-client-ca needs --xds-tls-cert and --xds-tls-key', { exitCode: 2 });
       const logger = createLogger(flags.logLevel);
+      const { endpoints, ...etcdAuth } = etcdConnection(flags);
       const plane = await startControlPlane({
-        etcdEndpoints: flags.etcdEndpoints.split(',').map((e) => e.trim()).filter(Boolean),
+        etcdEndpoints: [...endpoints],
+        etcdAuth,
+        ...(flags.xdsTlsCert && flags.xdsTlsKey
+          ? { xdsTls: { certFile: flags.xdsTlsCert, keyFile: flags.xdsTlsKey, ...(flags.xdsTlsClientCa ? { clientCaFile: flags.xdsTlsClientCa } : {}) } }
+          : {}),
         prefix: flags.prefix,
         xdsAddress: flags.xdsAddress,
         adminAddress: flags.adminAddress,

@@ -6,7 +6,7 @@ import type { Etcd3, Namespace } from 'etcd3';
 import { z } from 'zod';
 import type { HealthCheckSpec, Locality } from '../registry/types.js';
 import { silentLogger } from '../logger.js';
-import { createEtcdClient } from '../registry/etcd-client.js';
+import { createEtcdClient, type EtcdConnection } from '../registry/etcd-client.js';
 import { detectAddress, type AddressFamily } from './address.js';
 import type { BackoffOptions } from './backoff.js';
 import { LeasedKey, type RegistrationLogger } from './leased-key.js';
@@ -53,8 +53,8 @@ export interface RegisterOptions {
   instanceId?: string;
   /** Key prefix (default '/services/'). */
   prefix?: string;
-  /** An etcd3 client (kept open on deregister) or endpoints for a client the SDK creates and closes. */
-  etcd?: Namespace | { endpoints: string[] };
+  /** An etcd3 client (kept open on deregister), or how to reach etcd for a client the SDK creates and closes. */
+  etcd?: Namespace | EtcdConnection;
   /** Register only once the port accepts TCP connections, waiting at most this long (default 30000; 0 = don't wait). */
   waitForPortMs?: number;
   logger?: RegistrationLogger;
@@ -113,7 +113,7 @@ function resolveClient(etcd: RegisterOptions['etcd']): { client: Namespace; owne
   if (etcd === undefined) return { client: createEtcdClient('http://127.0.0.1:2379'), owned: true };
   if ('endpoints' in etcd && Array.isArray(etcd.endpoints)) {
     if (etcd.endpoints.length === 0) throw new Error('register: etcd.endpoints must list at least one endpoint');
-    return { client: createEtcdClient(etcd.endpoints), owned: true };
+    return { client: createEtcdClient(etcd as EtcdConnection), owned: true };
   }
   return { client: etcd as Namespace, owned: false };
 }

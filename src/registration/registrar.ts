@@ -1,7 +1,7 @@
 // The server-side registrar: registers instances that cannot register themselves, listing each one only while its
 // probe says so. One ProbedInstance per configured instance; each keeps its own lease through LeasedKey.
 import type { Etcd3, Namespace } from 'etcd3';
-import { createEtcdClient } from '../registry/etcd-client.js';
+import { createEtcdClient, type EtcdConnection } from '../registry/etcd-client.js';
 import type { RegistrationLogger } from './leased-key.js';
 import { ProbedInstance, type ProbedInstanceState } from './probed-instance.js';
 import { DEFAULT_PREFIX } from './record.js';
@@ -9,8 +9,8 @@ import type { RegistrarConfig } from './registrar-config.js';
 
 export interface RegistrarOptions {
   config: RegistrarConfig;
-  /** An etcd3 client (left open by stop()) or endpoints for a client the registrar creates and closes. */
-  etcd: Namespace | { endpoints: string[] };
+  /** An etcd3 client (left open by stop()), or how to reach etcd for a client the registrar creates and closes. */
+  etcd: Namespace | EtcdConnection;
   prefix?: string;
   logger: RegistrationLogger;
   onTransition?: (key: string, from: ProbedInstanceState, to: ProbedInstanceState, detail: string) => void;
@@ -25,7 +25,7 @@ export class Registrar {
   constructor(private readonly options: RegistrarOptions) {
     const { etcd } = options;
     this.ownsClient = 'endpoints' in etcd && Array.isArray(etcd.endpoints);
-    this.client = this.ownsClient ? createEtcdClient((etcd as { endpoints: string[] }).endpoints) : (etcd as Namespace);
+    this.client = this.ownsClient ? createEtcdClient(etcd as EtcdConnection) : (etcd as Namespace);
     this.instances = options.config.instances.map(
       (spec) =>
         new ProbedInstance({

@@ -34,7 +34,7 @@ const baseFlags: RegisterFlags = {
   ttl: '10',
   metadata: [],
   drainSeconds: '5',
-  etcdEndpoints: 'http://127.0.0.1:2379',
+  etcdEndpoints: ['http://127.0.0.1:2379'],
   prefix: '/services/',
   logLevel: 'info',
   waitForPort: true,
@@ -52,7 +52,7 @@ describe('register flag parsing', () => {
       subZone: 's',
       metadata: ['version=v2', 'query=a=b'],
       healthCheck: 'grpc:greeter',
-      etcdEndpoints: 'http://a:2379, http://b:2379',
+      etcdEndpoints: ['http://a:2379', 'http://b:2379'],
       waitForPort: false,
       drainSeconds: '0.5',
     });

@@ -92,14 +92,25 @@ export class AdsTestStream {
   private readonly call: grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;
   ended = false;
 
-  constructor(address: string, readonly protocol: 'sotw' | 'delta', service: ServiceName = 'ads') {
+  /** Why the stream ended, when the server or transport ended it with an error. */
+  error: Error | undefined;
+
+  constructor(
+    address: string,
+    readonly protocol: 'sotw' | 'delta',
+    service: ServiceName = 'ads',
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  ) {
     const [serviceName, sotwMethod, deltaMethod] = SERVICE[service];
     const Ctor = clientConstructor(serviceName);
-    this.client = new Ctor(address, grpc.credentials.createInsecure());
+    this.client = new Ctor(address, credentials);
     const method = protocol === 'sotw' ? sotwMethod : deltaMethod;
     this.call = (this.client as unknown as Record<string, () => typeof this.call>)[method]!.call(this.client);
     this.call.on('data', (raw: Record<string, unknown>) => this.receive(raw));
-    this.call.on('error', () => (this.ended = true));
+    this.call.on('error', (err: Error) => {
+      this.error = err;
+      this.ended = true;
+    });
     this.call.on('end', () => (this.ended = true));
   }
 
