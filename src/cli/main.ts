@@ -6,6 +6,7 @@ import { registrarCommand } from './registrar.js';
 import { servicesCommand, clientsCommand } from './inspect.js';
 import { demoCommand } from './demo.js';
 import { validateEnvoyCommand } from './validate-envoy.js';
+import { sampleBackendCommand } from './sample-backend.js';
 
 /** Bad flags exit 2 (usage error), like most Unix tools; --help and --version exit 0. */
 function exitTwoOnUsageErrors(command: Command): void {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   program.addCommand(clientsCommand());
   program.addCommand(demoCommand());
   program.addCommand(validateEnvoyCommand());
+  program.addCommand(sampleBackendCommand());
   exitTwoOnUsageErrors(program);
   return program;
 }

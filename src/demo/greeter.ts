@@ -2,6 +2,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { HealthImplementation } from 'grpc-health-check';
 import { PROJECT_PROTO_DIR } from '../envoy/protos.js';
 
 export interface HelloReply {
@@ -34,17 +35,36 @@ export interface GreeterServer {
   readonly port: number;
   /** Calls served so far. */
   readonly calls: () => number;
+  /** grpc.health.v1 answer for the server ('') and for the Greeter: SERVING or NOT_SERVING. */
+  setServing(serving: boolean): void;
+  /** Graceful: lets calls in flight finish (forced after 2 s). */
   close(): Promise<void>;
+  /** Stops at once, failing calls in flight and dropping connections, as a crash would. */
+  kill(): void;
 }
 
-/** Starts a Greeter on host:port (port 0 = any free port). */
-export async function startGreeterServer(options: { service: string; instanceId: string; host?: string; port?: number }): Promise<GreeterServer> {
+const GREETER_SERVICE_NAME = 'etcdxds.v1.Greeter';
+
+/**
+ * Starts a Greeter, with grpc.health.v1 reporting SERVING, on host:port (port 0 = any free port). `instanceId` may be
+ * a function, read at each call, for an id that names the port chosen at bind time.
+ */
+export async function startGreeterServer(options: {
+  service: string;
+  instanceId: string | (() => string);
+  host?: string;
+  port?: number;
+}): Promise<GreeterServer> {
+  const id = options.instanceId;
+  const instanceId = typeof id === 'function' ? id : () => id;
   const server = new grpc.Server();
   let calls = 0;
+  const health = new HealthImplementation({ '': 'SERVING', [GREETER_SERVICE_NAME]: 'SERVING' });
+  health.addToServer(server);
   server.addService(greeterPackage().etcdxds.v1.Greeter.service, {
     SayHello: (call: grpc.ServerUnaryCall<{ name: string }, HelloReply>, callback: grpc.sendUnaryData<HelloReply>) => {
       calls += 1;
-      callback(null, { message: `hello ${call.request.name}`, instance_id: options.instanceId, service: options.service });
+      callback(null, { message: `hello ${call.request.name}`, instance_id: instanceId(), service: options.service });
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
@@ -55,6 +75,12 @@ export async function startGreeterServer(options: { service: string; instanceId:
   return {
     port,
     calls: () => calls,
+    setServing: (serving) => {
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      health.setStatus(GREETER_SERVICE_NAME, status);
+    },
+    kill: () => server.forceShutdown(),
     close: () =>
       new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());

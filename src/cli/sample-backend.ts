@@ -1,0 +1,123 @@
+// `etcd-xds sample-backend`: an HTTP or gRPC (Greeter) service that registers itself in etcd through the SDK, for
+// the docker-compose demo and for trying etcd-xds by hand. SIGTERM/SIGINT drains it, stops it, and exits 0.
+import net from 'node:net';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createLogger } from '../logger.js';
+import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
+import { startSampleBackend, type SampleBackend, type SampleBackendKind } from '../demo/sample-backend.js';
+
+interface SampleBackendFlags extends EtcdFlags {
+  kind: SampleBackendKind;
+  service: string;
+  port: number;
+  instanceId?: string;
+  address: string;
+  host?: string;
+  prefix: string;
+  drainSeconds: number;
+  ttl: number;
+  zone?: string;
+  logLevel: string;
+}
+
+function portOrZero(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65535) throw new InvalidArgumentError('expected a port 0–65535 (0 = any free port)');
+  return port;
+}
+
+function serviceName(value: string): string {
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(value)) throw new InvalidArgumentError('expected 1–128 characters of A-Z a-z 0-9 . _ -');
+  return value;
+}
+
+function addressFlag(value: string): string {
+  if (value !== 'auto' && net.isIP(value) === 0) throw new InvalidArgumentError("expected 'auto' or an IPv4/IPv6 literal (Envoy rejects hostnames)");
+  return value;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds ≥ 0');
+  return n;
+}
+
+function wholeSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of seconds ≥ 1');
+  return n;
+}
+
+export function sampleBackendCommand(): Command {
+  const command = new Command('sample-backend');
+  return addEtcdOptions(command)
+    .description('run a sample HTTP or gRPC (etcdxds.v1.Greeter) backend that registers itself in etcd; SIGTERM drains it')
+    .addOption(new Option('--kind <kind>', 'http: JSON naming service, instance and path (/healthz too); grpc: Greeter + grpc.health.v1').choices(['http', 'grpc']).makeOptionMandatory())
+    .addOption(new Option('--service <name>', 'service name to register under').argParser(serviceName).makeOptionMandatory())
+    .addOption(new Option('--port <port>', 'port to listen on (0 = any free port)').argParser(portOrZero).makeOptionMandatory())
+    .option('--instance-id <id>', 'instance id (default <hostname>-<address>-<port>)')
+    .addOption(new Option('--address <ip>', "address to register: 'auto' (detected) or an IPv4/IPv6 literal").default('auto').argParser(addressFlag))
+    .addOption(new Option('--host <ip>', 'address to listen on (default 0.0.0.0, or :: for an IPv6 --address)').argParser(addressFlag))
+    .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').env('XDS_PREFIX').default('/services/'))
+    .addOption(new Option('--drain-seconds <s>', 'how long to stay listed as draining after SIGTERM before deregistering').default(5).argParser(seconds))
+    .addOption(new Option('--ttl <s>', 'lease TTL: how long the key outlives a crash').default(10).argParser(wholeSeconds))
+    .option('--zone <zone>', 'locality zone to register')
+    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .action(async (flags: SampleBackendFlags) => {
+      await runSampleBackend(flags);
+    });
+}
+
+/** Starts, registers, then waits for SIGINT/SIGTERM: the first drains, a second one deregisters at once. */
+async function runSampleBackend(flags: SampleBackendFlags): Promise<void> {
+  const logger = createLogger(flags.logLevel, 'etcd-xds-sample-backend');
+  const startup = new AbortController();
+  let backend: SampleBackend | undefined;
+  let signals = 0;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals += 1;
+      if (!backend) {
+        logger.info({ signal }, 'signal received before the backend was registered: stopping');
+        startup.abort(new Error(`interrupted by ${signal} before registering`));
+        resolve();
+      } else if (signals === 1) {
+        logger.info({ signal, drainSeconds: flags.drainSeconds }, 'signal received: draining, then stopping (send it again to skip the drain)');
+        void backend.drain().then(resolve);
+      } else {
+        logger.info({ signal }, 'second signal: deregistering and stopping now');
+        void backend.stop().then(resolve);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+  try {
+    backend = await startSampleBackend({
+      kind: flags.kind,
+      service: flags.service,
+      port: flags.port,
+      address: flags.address,
+      ...(flags.host !== undefined && { host: flags.host }),
+      ...(flags.instanceId !== undefined && { instanceId: flags.instanceId }),
+      etcd: etcdConnection(flags),
+      prefix: flags.prefix,
+      drainSeconds: flags.drainSeconds,
+      ttlSeconds: flags.ttl,
+      ...(flags.zone !== undefined && { zone: flags.zone }),
+      logger,
+      signal: startup.signal,
+    });
+  } catch (err) {
+    if (startup.signal.aborted) process.exit(0);
+    process.stderr.write(`etcd-xds sample-backend: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(
+    `sample-backend ${backend.kind} ${backend.service}/${backend.instanceId} listening on port ${backend.port}, ` +
+      `registered as ${backend.key} (${backend.address}:${backend.port})\n`,
+  );
+  await stopped;
+  process.exit(0);
+}
