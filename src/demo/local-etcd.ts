@@ -34,9 +34,10 @@ export async function etcdAnswers(endpoints: string[], timeoutMs = 1_500): Promi
   return answers.includes(true);
 }
 
-function freeLoopbackPort(): Promise<number> {
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
+    server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;
@@ -62,58 +63,105 @@ export async function useOrSpawnEtcd(endpoints: string[], options: { binary?: st
         `install it (Debian/Ubuntu: ${ETCD_INSTALL_HINT}) or pass --etcd-endpoints of a running etcd`,
     );
   }
-  return spawnEtcd(binary, version, options.startTimeoutMs ?? 15_000);
+  const etcd = await LocalEtcd.create({ binary, name: 'demo' });
+  try {
+    await etcd.start(options.startTimeoutMs ?? 15_000);
+  } catch (err) {
+    await etcd.close();
+    throw err;
+  }
+  // Whatever way this process ends, the etcd it started must not outlive it.
+  const killOnExit = (): void => etcd.killNow();
+  process.once('exit', killOnExit);
+  return {
+    endpoints: [etcd.endpoint],
+    spawned: true,
+    version,
+    stop: async () => {
+      process.off('exit', killOnExit);
+      await etcd.close();
+    },
+  };
 }
 
-async function spawnEtcd(binary: string, version: string, startTimeoutMs: number): Promise<DemoEtcd> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'etcd-xds-demo-etcd-'));
-  const client = `http://127.0.0.1:${await freeLoopbackPort()}`;
-  const peer = `http://127.0.0.1:${await freeLoopbackPort()}`;
-  let output = '';
-  const child: ChildProcess = spawn(
-    binary,
-    [
-      '--name', 'demo',
-      '--data-dir', dataDir,
-      '--listen-client-urls', client,
-      '--advertise-client-urls', client,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `demo=${peer}`,
-      '--log-level', 'error',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-  // Whatever way this process ends, the etcd it started must not outlive it.
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  process.once('exit', killOnExit);
+/**
+ * An etcd process on free loopback ports with its own data dir. stop() and start() keep port and data, so tests can
+ * simulate an outage; close() removes everything.
+ */
+export class LocalEtcd {
+  private child: ChildProcess | undefined;
+  private output = '';
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      process.off('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 3_000).unref();
-        });
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    })());
+  private constructor(
+    private readonly binary: string,
+    private readonly name: string,
+    private readonly dataDir: string,
+    private readonly clientPort: number,
+    private readonly peerPort: number,
+  ) {}
 
-  const deadline = Date.now() + startTimeoutMs;
-  while (!(await etcdAnswers([client], 500))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`the spawned etcd did not become healthy at ${client}:\n${output.trim()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  static async create(options: { binary?: string; name?: string } = {}): Promise<LocalEtcd> {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'etcd-xds-etcd-'));
+    return new LocalEtcd(options.binary ?? 'etcd', options.name ?? 'etcd-xds', dataDir, await freeLoopbackPort(), await freeLoopbackPort());
   }
-  return { endpoints: [client], spawned: true, version, stop };
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.clientPort}`;
+  }
+
+  /** Starts etcd and waits until its /health answers. */
+  async start(timeoutMs = 15_000): Promise<void> {
+    const client = this.endpoint;
+    const peer = `http://127.0.0.1:${this.peerPort}`;
+    this.output = '';
+    const child = spawn(
+      this.binary,
+      [
+        '--name', this.name,
+        '--data-dir', this.dataDir,
+        '--listen-client-urls', client,
+        '--advertise-client-urls', client,
+        '--listen-peer-urls', peer,
+        '--initial-advertise-peer-urls', peer,
+        '--initial-cluster', `${this.name}=${peer}`,
+        '--log-level', 'error',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout?.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-4000)));
+    child.stderr?.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-4000)));
+    this.child = child;
+    const deadline = Date.now() + timeoutMs;
+    while (!(await etcdAnswers([client], 500))) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await this.stop();
+        throw new Error(`etcd did not become healthy at ${client} within ${timeoutMs} ms:\n${this.output.trim()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Stops the process (SIGKILL: like a crash, or SIGTERM), keeping port and data. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+      setTimeout(() => child.kill('SIGKILL'), 3_000).unref();
+    });
+  }
+
+  /** Stops it for good and removes its data. */
+  async close(): Promise<void> {
+    await this.stop('SIGTERM');
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Synchronous last resort for process exit handlers. */
+  killNow(): void {
+    this.child?.kill('SIGKILL');
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
 }

@@ -3,11 +3,8 @@
 //   2. the `etcd` binary on PATH, spawned on free loopback ports with a temporary data dir,
 //   3. a testcontainers container when a Docker engine answers,
 //   4. otherwise a failure that says what to install.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { LocalEtcd, freeLoopbackPort } from '../../src/demo/local-etcd.js';
 
 export interface TestEtcd {
   /** Client URL, e.g. http://127.0.0.1:23791 */
@@ -22,94 +19,29 @@ export interface TestEtcd {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(endpoint: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${endpoint}/health`);
-      if (res.ok) return;
-      lastError = new Error(`status ${res.status}`);
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`etcd at ${endpoint} not healthy after ${timeoutMs} ms: ${String(lastError)}`);
-}
+/** A free loopback port (for servers a test starts). */
+export const freePort = freeLoopbackPort;
 
 function hasEtcdBinary(): boolean {
   return spawnSync('etcd', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+/** The etcd binary on free loopback ports, from the same module the demo uses. */
 class SpawnedEtcd implements TestEtcd {
   readonly controllable = true;
-  private child: ChildProcess | undefined;
-  private output = '';
-
-  constructor(
-    private readonly dataDir: string,
-    private readonly clientPort: number,
-    private readonly peerPort: number,
-  ) {}
-
+  constructor(private readonly etcd: LocalEtcd) {}
   get endpoint(): string {
-    return `http://127.0.0.1:${this.clientPort}`;
+    return this.etcd.endpoint;
   }
-
-  async start(): Promise<void> {
-    const url = this.endpoint;
-    const peer = `http://127.0.0.1:${this.peerPort}`;
-    this.output = '';
-    const child = spawn(
-      'etcd',
-      [
-        '--name', 'test',
-        '--data-dir', this.dataDir,
-        '--listen-client-urls', url,
-        '--advertise-client-urls', url,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', `test=${peer}`,
-        '--log-level', 'error',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.child = child;
-    try {
-      await waitForHealth(url, 15_000);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\netcd output:\n${this.output.slice(-2000)}`);
-    }
+  start(): Promise<void> {
+    return this.etcd.start();
   }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    this.child = undefined;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+  /** SIGKILL, like a crash. */
+  stop(): Promise<void> {
+    return this.etcd.stop('SIGKILL');
   }
-
-  async close(): Promise<void> {
-    await this.stop();
-    rmSync(this.dataDir, { recursive: true, force: true });
+  close(): Promise<void> {
+    return this.etcd.close();
   }
 }
 
@@ -166,8 +98,7 @@ export async function startTestEtcd(): Promise<TestEtcd> {
   const external = process.env.ETCD_ENDPOINTS;
   if (external) return new ExternalEtcd(external.split(',')[0]!.trim());
   if (hasEtcdBinary()) {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'etcd-xds-test-'));
-    const etcd = new SpawnedEtcd(dataDir, await freePort(), await freePort());
+    const etcd = new SpawnedEtcd(await LocalEtcd.create({ name: 'test' }));
     await etcd.start();
     return etcd;
   }
