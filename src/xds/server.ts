@@ -41,6 +41,10 @@ function passThroughDefinition(serviceName: string): grpc.ServiceDefinition {
 
 interface LiveStream {
   engine: StreamEngine;
+  /** The client is not reading fast enough (gRPC write buffer full): pushes wait, and only the latest is sent. */
+  blocked: boolean;
+  /** A snapshot arrived while blocked. */
+  missedPush: boolean;
   write(responses: XdsResponse[]): void;
   /** Ends the stream with OK, so the client reconnects (to another replica) at once. */
   end(): void;
@@ -99,6 +103,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   private sendHeartbeats(): void {
     const snapshot = this.options.source.current();
     for (const stream of this.streams.values()) {
+      if (stream.blocked) continue;
       try {
         stream.write(stream.engine.heartbeat(snapshot));
       } catch (err) {
@@ -134,6 +139,10 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
 
   private push(snapshot: Snapshot, diff: SnapshotDiff): void {
     for (const stream of this.streams.values()) {
+      if (stream.blocked) {
+        stream.missedPush = true;
+        continue;
+      }
       try {
         stream.write(stream.engine.handleSnapshot(snapshot, diff));
       } catch (err) {
@@ -150,11 +159,21 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const read = protocol === 'sotw' ? readSotwRequest : readDeltaRequest;
     const stream: LiveStream = {
       engine,
+      blocked: false,
+      missedPush: false,
       write: (responses) => {
-        for (const response of responses) call.write(encode(response));
+        for (const response of responses) if (!call.write(encode(response))) stream.blocked = true;
       },
       end: () => call.end(),
     };
+    // A slow client gets the latest state once it reads again, not every intermediate push queued in memory.
+    call.on('drain', () => {
+      stream.blocked = false;
+      if (!stream.missedPush) return;
+      stream.missedPush = false;
+      log.debug('client caught up: sending the latest state');
+      stream.write(engine.catchUp(this.options.source.current()));
+    });
     this.streams.set(id, stream);
     this.emit('streamOpened', engine.info());
     log.info('stream opened');

@@ -148,6 +148,11 @@ export class StreamEngine {
     return affected.length ? this.respond(snapshot, affected, false) : [];
   }
 
+  /** Everything that differs from what the client holds, on every requested type (after pushes were held back). */
+  catchUp(snapshot: Snapshot): XdsResponse[] {
+    return this.respond(snapshot, [...PUSH_ORDER], false);
+  }
+
   private respond(snapshot: Snapshot, typeUrls: TypeUrl[], force: boolean): XdsResponse[] {
     const responses: XdsResponse[] = [];
     const pending = new Set(typeUrls);

@@ -136,6 +136,15 @@ export class AdsTestStream {
     else this.queue.push(response);
   }
 
+  /** Stops reading from the server (HTTP/2 flow control then holds the server's writes back). */
+  pause(): void {
+    this.call.pause();
+  }
+
+  resume(): void {
+    this.call.resume();
+  }
+
   send(request: Record<string, unknown>): void {
     this.call.write(request);
   }
