@@ -5,7 +5,9 @@
 import type { Namespace } from 'etcd3';
 import type { InstanceStatus } from '../registry/types.js';
 import { LeasedKey, type RegistrationLogger } from './leased-key.js';
-import { probeHttp, probeTcp, type ProbeResult } from './probe.js';
+import { httpProbe } from '../health/http-probe.js';
+import { tcpProbe } from '../health/tcp-probe.js';
+import type { Probe } from '../health/types.js';
 import { buildRecord, encodeRecord, registrationKey } from './record.js';
 import type { RegistrarInstanceSpec } from './registrar-config.js';
 
@@ -30,8 +32,16 @@ export class ProbedInstance {
   private running: Promise<void> | undefined;
   private stopped = false;
 
+  /** The same probes the control plane's health checker runs. */
+  private readonly prober: Probe;
+
   constructor(private readonly options: ProbedInstanceOptions) {
     this.key = registrationKey(options.prefix, options.spec.service, options.spec.instanceId);
+    const { address, port, probe } = options.spec;
+    this.prober =
+      probe.type === 'tcp'
+        ? tcpProbe(address, port)
+        : httpProbe(address, port, { path: probe.path, ...(probe.expectedStatus !== undefined ? { expectedStatus: probe.expectedStatus } : {}) });
   }
 
   currentState(): ProbedInstanceState {
@@ -60,11 +70,10 @@ export class ProbedInstance {
     }, delayMs);
   }
 
-  private probe(): Promise<ProbeResult> {
-    const { address, port, probe } = this.options.spec;
-    return probe.type === 'tcp'
-      ? probeTcp(address, port, probe.timeoutMs)
-      : probeHttp(address, port, { path: probe.path, expectedStatus: probe.expectedStatus }, probe.timeoutMs);
+
+  private async probe(): Promise<{ ok: boolean; detail: string }> {
+    const outcome = await this.prober.run(AbortSignal.timeout(this.options.spec.probe.timeoutMs));
+    return outcome.ok ? { ok: true, detail: `${this.prober.type} ${this.prober.target} ok` } : { ok: false, detail: outcome.error };
   }
 
   private async probeOnce(): Promise<void> {
