@@ -3,7 +3,7 @@
 // request or a new snapshot. Framing and I/O live elsewhere; this module only decides.
 import { PUSH_ORDER, TYPE_URL, isTypeUrl, type Snapshot, type SnapshotDiff, type TypeUrl } from '../snapshot/types.js';
 import { contentVersion } from '../snapshot/encode.js';
-import { Subscription } from './subscription.js';
+import { Subscription, isFullStateType } from './subscription.js';
 import type { NackRecord, NodeInfo, StreamInfo, SyncStatus, TypeStreamInfo, XdsApi, XdsProtocol } from './types.js';
 import type { XdsRequest, XdsResponse } from './wire.js';
 
@@ -97,7 +97,7 @@ export class StreamEngine {
       if (this.protocol === 'sotw' && sub.sotwDiffers(sub.current(resources))) continue;
       const version = this.protocol === 'sotw' ? state.lastSent.version : snapshot.version;
       const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: held, removed: [], ttlMs, heartbeat: true };
-      responses.push(this.track(state, response, this.protocol === 'sotw'));
+      responses.push(this.track(state, response, this.protocol === 'sotw', held));
     }
     for (const response of responses) this.observer.sent(response, undefined);
     return responses;
@@ -112,11 +112,12 @@ export class StreamEngine {
       return [];
     }
     const state = this.stateOf(typeUrl);
-    const nonceMatches = request.nonce !== '' && state.inFlight.has(request.nonce);
-    // A non-empty nonce that is not in flight answers an older response: the client has not seen the latest yet.
-    const stale = request.nonce !== '' && !nonceMatches;
+    const answersInFlight = request.nonce !== '' && state.inFlight.has(request.nonce);
+    // Stale: the nonce of a response older than the latest, so the client has not seen the latest yet. The latest
+    // nonce stays current after its ACK: clients send later subscription changes with it.
+    const stale = request.nonce !== '' && !answersInFlight && request.nonce !== state.lastSentNonce;
 
-    if (nonceMatches) this.recordOutcome(typeUrl, state, request);
+    if (answersInFlight) this.recordOutcome(typeUrl, state, request);
 
     let force = false;
     if (this.protocol === 'sotw') {
@@ -186,12 +187,16 @@ export class StreamEngine {
     const content = sub.current(snapshot.resources.get(typeUrl) ?? new Map());
     if (!force && !sub.sotwDiffers(content)) return undefined;
     // Named types (EDS/RDS): nothing to say about names that do not exist yet; they are sent when they appear.
-    if (content.length === 0 && !sub.wildcard && typeUrl !== TYPE_URL.cluster && typeUrl !== TYPE_URL.listener && sub.known.size === 0) {
-      return undefined;
-    }
+    if (content.length === 0 && !sub.wildcard && !isFullStateType(typeUrl) && sub.known.size === 0) return undefined;
+    // EDS/RDS responses need not repeat unchanged resources (clients keep what a response leaves out), so a push
+    // after one service changed carries that service alone. CDS/LDS responses are the full set by definition.
+    const changedOnly = !force && !isFullStateType(typeUrl);
+    const resources = changedOnly ? content.filter((r) => sub.known.get(r.name) !== r.version) : content;
     sub.recordSotwSent(content);
+    if (resources.length === 0) return undefined;
+    // The version describes everything the client holds after this response, whatever part of it was sent.
     const version = contentVersion(content.map((r) => `${r.name}|${r.version}`).join('\n'));
-    return this.track(state, { typeUrl, nonce: this.nextNonce(), version, resources: content, removed: [] }, true);
+    return this.track(state, { typeUrl, nonce: this.nextNonce(), version, resources, removed: [] }, true, content);
   }
 
   private deltaResponse(typeUrl: TypeUrl, state: TypeState, snapshot: Snapshot): XdsResponse | undefined {
@@ -202,8 +207,9 @@ export class StreamEngine {
     return this.track(state, { typeUrl, nonce: this.nextNonce(), version: snapshot.version, resources: updated, removed }, false);
   }
 
-  private track(state: TypeState, response: XdsResponse, replacesInFlight: boolean): XdsResponse {
-    const sent: SentResponse = { version: response.version, at: new Date(), resources: new Map(response.resources.map((r) => [r.name, r.version])) };
+  /** `holds`: what the client holds once it applies the response (SotW), when that is more than was sent. */
+  private track(state: TypeState, response: XdsResponse, replacesInFlight: boolean, holds = response.resources): XdsResponse {
+    const sent: SentResponse = { version: response.version, at: new Date(), resources: new Map(holds.map((r) => [r.name, r.version])) };
     // SotW: only the latest nonce is current. Delta: older responses may still be ACKed individually.
     if (replacesInFlight) state.inFlight.clear();
     state.inFlight.set(response.nonce, sent);

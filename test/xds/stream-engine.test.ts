@@ -79,6 +79,26 @@ describe('state-of-the-world', () => {
     expect(e.handleSnapshot(second.snapshot, second.diff)).toEqual([]);
   });
 
+  it('pushes only the changed assignment to a stream following several (EDS need not repeat unchanged ones)', () => {
+    const seq = new SnapshotSequence();
+    const first = seq.next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2)] });
+    const { engine: e } = engine('sotw');
+    const [r1] = e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: '', resourceNames: ['a', 'b'] }, first.snapshot);
+    expect(names(r1!)).toEqual(['a', 'b']);
+    e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: r1!.nonce, resourceNames: ['a', 'b'] }, first.snapshot);
+    const second = seq.next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2), instance('b', '2', 3)] });
+    const [pushed] = e.handleSnapshot(second.snapshot, second.diff);
+    expect(names(pushed!)).toEqual(['b']);
+    expect(pushed!.version).not.toBe(r1!.version);
+    // After its ACK the client is known to hold both, at their current versions.
+    e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: pushed!.nonce, resourceNames: ['a', 'b'] }, second.snapshot);
+    const acked = e.info().types.get(TYPE_URL.endpoint)!.acked;
+    expect([...acked.keys()].sort()).toEqual(['a', 'b']);
+    // A subscription change is answered with every named resource again.
+    const [changed] = e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: pushed!.nonce, resourceNames: ['a', 'b', 'c'] }, second.snapshot);
+    expect(names(changed!)).toEqual(['a', 'b']);
+  });
+
   it('re-sends EDS after its cluster changed, so Envoy finishes warming, in CDS → EDS order', () => {
     const seq = new SnapshotSequence();
     const first = seq.next({ a: [instance('a', '1', 1)] });
