@@ -83,7 +83,10 @@ export function serveCommand(): Command {
       };
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
-      await plane.xdsReady;
+      // A signal before the first etcd sync ends the wait on purpose: not an error.
+      await plane.xdsReady.catch((err: unknown) => {
+        if (!stopping) throw err;
+      });
     });
 }
 

@@ -49,6 +49,19 @@ describe('etcd-xds serve', () => {
     }
   });
 
+  it('waits for an unreachable etcd without serving xDS, and still exits 0 on SIGTERM', async () => {
+    const serve = startCli(['serve', '--etcd-endpoints', 'http://127.0.0.1:1', '--xds-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0']);
+    try {
+      const admin = await eventually(async () => loggedAddress(serve.output(), 'admin API listening'), Boolean, 'admin address in the log');
+      expect((await fetch(`http://${admin}/readyz`)).status).toBe(503);
+      expect(loggedAddress(serve.output(), 'xDS server listening')).toBeUndefined();
+      serve.child.kill('SIGTERM');
+      expect(await serve.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      if (serve.running()) serve.child.kill('SIGKILL');
+    }
+  });
+
   it('rejects bad flags with a clear message and exit code 2', async () => {
     const bad = startCli(['serve', '--xds-address', 'nowhere']);
     expect((await bad.exited).code).toBe(2);
