@@ -45,7 +45,13 @@ export function toStoredKeyValue(kv: IKeyValue): StoredKeyValue {
   return { key: kv.key.toString('utf8'), value: kv.value, lease: String(kv.lease ?? '0'), modRevision: String(kv.mod_revision) };
 }
 
-export async function listPrefix(client: Etcd3, prefix: string, pageSize = DEFAULT_PAGE_SIZE): Promise<PrefixListing> {
+/** `onPage` is told the number of keys read so far after each page after the first (progress of a large listing). */
+export async function listPrefix(
+  client: Etcd3,
+  prefix: string,
+  pageSize = DEFAULT_PAGE_SIZE,
+  onPage?: (keysSoFar: number) => void,
+): Promise<PrefixListing> {
   const { end } = Range.prefix(prefix);
   let start: Buffer = Buffer.from(prefix, 'utf8');
   const limit = Math.max(1, pageSize);
@@ -65,6 +71,7 @@ export async function listPrefix(client: Etcd3, prefix: string, pageSize = DEFAU
     for (const kv of response.kvs) kvs.push(toStoredKeyValue(kv));
     const last = response.kvs[response.kvs.length - 1];
     if (!response.more || !last) break;
+    onPage?.(kvs.length);
     start = Buffer.concat([last.key, Buffer.from([0])]); // the next key after `last`
   }
   return { kvs, revision };

@@ -218,7 +218,9 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
   /** Lists the prefix and swaps it in; false (after logging) when etcd could not be read. */
   private async listAndReplace(changeSeenAt: number): Promise<boolean> {
     try {
-      const listing = await listPrefix(this.client, this.prefix, this.pageSize);
+      const listing = await listPrefix(this.client, this.prefix, this.pageSize, (keys) =>
+        this.logger.info({ keys, revision: this.lastRevision }, 'listing the registry from etcd: more pages to read'),
+      );
       if (this.stopped) return false;
       this.store.replaceAll(listing.kvs, listing.revision);
       this.lastRevision = listing.revision;
