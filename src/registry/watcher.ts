@@ -219,7 +219,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
   private async listAndReplace(changeSeenAt: number): Promise<boolean> {
     try {
       const listing = await listPrefix(this.client, this.prefix, this.pageSize, (keys) =>
-        this.logger.info({ keys, revision: this.lastRevision }, 'listing the registry from etcd: more pages to read'),
+        this.logger.info({ keys }, 'listing the registry from etcd: more pages to read'),
       );
       if (this.stopped) return false;
       this.store.replaceAll(listing.kvs, listing.revision);
