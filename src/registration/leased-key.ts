@@ -100,11 +100,12 @@ export class LeasedKey extends EventEmitter<LeasedKeyEvents> {
   }
 
   /**
-   * Deletes the key and revokes its lease, stopping re-registration. Idempotent. Best effort: when etcd cannot be
-   * reached the failure is logged and the key expires with its lease's TTL.
+   * Deletes the key and revokes its lease, stopping re-registration. Idempotent: false when the key was already
+   * removed or released. Best effort: when etcd cannot be reached the failure is logged and the key expires with
+   * its lease's TTL.
    */
-  async remove(): Promise<void> {
-    if (!this.markClosed('remove')) return;
+  async remove(): Promise<boolean> {
+    if (!this.markClosed('remove')) return false;
     await this.loop; // an attempt in flight finishes first, so its put cannot land after the delete
     const lease = this.lease;
     this.lease = undefined;
@@ -119,6 +120,7 @@ export class LeasedKey extends EventEmitter<LeasedKeyEvents> {
         `could not delete the key; it expires with its lease within ${this.ttlSeconds} s`,
       );
     }
+    return true;
   }
 
   private markClosed(mode: 'release' | 'remove'): boolean {

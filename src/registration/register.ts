@@ -184,9 +184,11 @@ class ServiceRegistration extends EventEmitter<RegistrationEvents> implements Re
   }
 
   private async remove(): Promise<void> {
-    await this.leasedKey.remove();
-    this.logger.info({ key: this.key }, 'deregistered');
+    // After close() (release) the key is left to expire with its lease: not deregistered, so not announced.
+    const removed = await this.leasedKey.remove();
     this.closeClient();
+    if (!removed) return;
+    this.logger.info({ key: this.key }, 'deregistered');
     this.emit('deregistered');
   }
 }

@@ -193,7 +193,8 @@ export class StreamEngine {
     const changedOnly = !force && !isFullStateType(typeUrl);
     const resources = changedOnly ? content.filter((r) => sub.known.get(r.name) !== r.version) : content;
     sub.recordSotwSent(content);
-    if (resources.length === 0) return undefined;
+    // An empty CDS/LDS response is meaningful (every resource is gone); an empty EDS/RDS one says nothing.
+    if (resources.length === 0 && !isFullStateType(typeUrl)) return undefined;
     // The version describes everything the client holds after this response, whatever part of it was sent.
     const version = contentVersion(content.map((r) => `${r.name}|${r.version}`).join('\n'));
     return this.track(state, { typeUrl, nonce: this.nextNonce(), version, resources, removed: [] }, true, content);

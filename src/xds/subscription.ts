@@ -30,7 +30,8 @@ export class Subscription {
     const first = !this.requested;
     this.requested = true;
     const wildcard = names.includes(WILDCARD) || (names.length === 0 && isFullStateType(this.typeUrl) && (first || this.wildcard));
-    const explicit = names.filter((n) => n !== WILDCARD);
+    // Duplicates must not count as a change, or a client repeating a name would be answered on every ACK.
+    const explicit = [...new Set(names.filter((n) => n !== WILDCARD))];
     const changed = first || wildcard !== this.wildcard || explicit.length !== this.names.size || explicit.some((n) => !this.names.has(n));
     this.wildcard = wildcard;
     this.names.clear();

@@ -142,6 +142,28 @@ describe('register() against a real etcd', () => {
     expect(await keyState(reg.key)).toBeNull();
   });
 
+  it('close() during a drain leaves the key to its lease and does not announce a deregistration', async () => {
+    const reg = await register({
+      service: 'drainer',
+      port: portOf(server),
+      address: '127.0.0.1',
+      etcd: client,
+      instanceId: 'k',
+      drainSeconds: 30,
+      ttlSeconds: 2,
+    });
+    let deregistered = false;
+    reg.on('deregistered', () => (deregistered = true));
+    const drained = reg.drain();
+    await eventually(() => keyState(reg.key), (s) => s?.value.status === 'draining', 'status draining');
+    reg.close();
+    await drained;
+    expect(deregistered).toBe(false);
+    // Keep-alive stopped: the key goes when its lease expires, as if the process had died.
+    expect((await keyState(reg.key))?.value.status).toBe('draining');
+    await eventually(() => keyState(reg.key), (s) => s === null, 'the key to expire with its lease', 10_000);
+  });
+
   it('registers again under a new lease when its lease is revoked from outside', async () => {
     const reg = await register({
       service: 'revoked',

@@ -99,6 +99,36 @@ describe('state-of-the-world', () => {
     expect(names(changed!)).toEqual(['a', 'b']);
   });
 
+  it('tells a CDS/LDS client when its set becomes empty, and answers an empty registry', () => {
+    const seq = new SnapshotSequence();
+    const empty = seq.next({});
+    const { engine: e } = engine('sotw');
+    const [initial] = e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: '', resourceNames: [] }, empty.snapshot);
+    expect(initial!.resources).toEqual([]);
+    e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: initial!.nonce, resourceNames: [] }, empty.snapshot);
+    const one = seq.next({ a: [instance('a', '1', 1)] });
+    const [added] = e.handleSnapshot(one.snapshot, one.diff);
+    expect(names(added!)).toEqual(['a']);
+    e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: added!.nonce, resourceNames: [] }, one.snapshot);
+    const gone = seq.next({});
+    const [removed] = e.handleSnapshot(gone.snapshot, gone.diff);
+    expect(removed!.resources).toEqual([]);
+
+    const { engine: named } = engine('sotw');
+    const [listener] = named.handleRequest({ typeUrl: TYPE_URL.listener, nonce: '', resourceNames: ['a'] }, one.snapshot);
+    expect(names(listener!)).toEqual(['a']);
+    const [listenerGone] = named.handleSnapshot(gone.snapshot, gone.diff);
+    expect(listenerGone!.resources).toEqual([]);
+  });
+
+  it('does not treat a repeated name as a subscription change (no answer on every ACK)', () => {
+    const seq = new SnapshotSequence();
+    const { snapshot } = seq.next({ a: [instance('a', '1', 1)] });
+    const { engine: e } = engine('sotw');
+    const [first] = e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: '', resourceNames: ['a', 'a'] }, snapshot);
+    expect(e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: first!.nonce, resourceNames: ['a', 'a'] }, snapshot)).toEqual([]);
+  });
+
   it('re-sends EDS after its cluster changed, so Envoy finishes warming, in CDS → EDS order', () => {
     const seq = new SnapshotSequence();
     const first = seq.next({ a: [instance('a', '1', 1)] });
