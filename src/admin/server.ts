@@ -8,6 +8,7 @@ import type { AdminMetrics } from './metrics.js';
 import { renderAdminPage, renderContent } from './page/render.js';
 import { serviceView, servicesView, subscribersView } from './services-view.js';
 import { snapshotView } from './snapshot-view.js';
+import { BadRequest, decodePathSegment, hostHeaderName, parseRequestTarget, preview, type RequestTarget } from './request-target.js';
 import type { AdminState } from './state.js';
 
 export interface AdminServerOptions {
@@ -47,6 +48,18 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(bare) === 4 && bare.startsWith('127.');
 }
 
+/**
+ * Without a token, a Host header must name this machine: a web page that rebinds its own hostname to 127.0.0.1
+ * reaches a loopback listener from the victim's browser, but its requests still carry that hostname. A request
+ * with no Host header (HTTP/1.0) is no browser's.
+ */
+export function isAllowedHostHeader(header: string | undefined, boundHost: string): boolean {
+  if (header === undefined) return true;
+  const name = hostHeaderName(header);
+  if (name === undefined || name === '') return false;
+  return isLoopbackHost(name) || name === boundHost.toLowerCase();
+}
+
 function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -58,12 +71,12 @@ function tokenMatches(presented: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function presentedToken(request: IncomingMessage, url: URL, allowQuery: boolean): string | undefined {
+function presentedToken(request: IncomingMessage, query: URLSearchParams, allowQuery: boolean): string | undefined {
   const header = request.headers.authorization;
   const match = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
   if (match) return match[1];
   // A browser cannot put a header on a navigation, so the page (and only the page) also accepts ?token=.
-  return allowQuery ? (url.searchParams.get('token') ?? undefined) : undefined;
+  return allowQuery ? (query.get('token') ?? undefined) : undefined;
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
@@ -80,10 +93,7 @@ function sendError(response: ServerResponse, status: number, error: string): voi
   sendJson(response, status, { error });
 }
 
-/** The client's mistake (answered 400), as opposed to ours (500). */
-class BadRequest extends Error {}
-
-type Route = (request: IncomingMessage, response: ServerResponse, url: URL) => void | Promise<void>;
+type Route = (request: IncomingMessage, response: ServerResponse, target: RequestTarget) => void | Promise<void>;
 
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const { host, port } = parseListenAddress(options.address);
@@ -103,8 +113,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     [/^\/debug\/services\/?$/, (_q, res) => sendJson(res, 200, servicesView(state))],
     [
       /^\/debug\/services\/([^/]+)\/subscribers\/?$/,
-      (_q, res, url) => {
-        const name = pathParam(url, /^\/debug\/services\/([^/]+)/);
+      (_q, res, target) => {
+        const name = pathParam(target, /^\/debug\/services\/([^/]+)/);
         const view = subscribersView(state, name);
         if (view) sendJson(res, 200, view);
         else sendError(res, 404, `no service named "${name}" and no node asks for one`);
@@ -112,8 +122,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     ],
     [
       /^\/debug\/services\/([^/]+)\/?$/,
-      (_q, res, url) => {
-        const name = pathParam(url, /^\/debug\/services\/([^/]+)/);
+      (_q, res, target) => {
+        const name = pathParam(target, /^\/debug\/services\/([^/]+)/);
         const view = serviceView(state, name);
         if (view) sendJson(res, 200, view);
         else sendError(res, 404, `no service named "${name}"`);
@@ -122,8 +132,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     [/^\/debug\/clients\/?$/, (_q, res) => sendJson(res, 200, clientsView(state))],
     [
       /^\/debug\/clients\/([^/]+)\/resources\/?$/,
-      (_q, res, url) => {
-        const id = pathParam(url, /^\/debug\/clients\/([^/]+)/);
+      (_q, res, target) => {
+        const id = pathParam(target, /^\/debug\/clients\/([^/]+)/);
         const view = clientResourcesView(state, id);
         if (view) sendJson(res, 200, view);
         else sendError(res, 404, `no connected stream or node with id "${id}"`);
@@ -131,10 +141,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     ],
     [
       /^\/debug\/snapshot\/?$/,
-      (_q, res, url) => {
+      (_q, res, target) => {
         const result = snapshotView(state.snapshot(), {
-          type: url.searchParams.get('type'),
-          name: url.searchParams.get('name'),
+          type: target.query.get('type'),
+          name: target.query.get('name'),
         });
         if (result.ok) sendJson(res, 200, result.body);
         else sendError(res, result.status, result.error);
@@ -170,28 +180,40 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   ];
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://admin.invalid');
+    const target = parseRequestTarget(request.url);
+    // Health checks come from orchestrators under any name; every other path reveals state.
+    const open = target.path === '/healthz' || target.path === '/readyz';
+    if (!token && !open && !isAllowedHostHeader(request.headers.host, host)) {
+      return sendError(
+        response,
+        403,
+        `Host "${preview(request.headers.host ?? '')}" is not allowed: without --admin-token the admin API answers ` +
+          `only requests addressed to localhost, a 127.x.x.x address or [::1] (this blocks DNS rebinding); ` +
+          `open http://${address}/ instead, or set --admin-token to serve other names`,
+      );
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('allow', 'GET, HEAD');
       return sendError(response, 405, `method ${request.method ?? ''} not allowed: the admin API is read-only`);
     }
-    const open = url.pathname === '/healthz' || url.pathname === '/readyz';
     if (token && !open) {
-      const presented = presentedToken(request, url, url.pathname === '/');
+      const presented = presentedToken(request, target.query, target.path === '/');
       if (presented === undefined || !tokenMatches(presented, token)) {
         response.setHeader('www-authenticate', 'Bearer realm="etcd-xds admin"');
         return sendError(response, 401, 'missing or wrong admin token: send "Authorization: Bearer <token>"');
       }
     }
-    const route = routes.find(([pattern]) => pattern.test(url.pathname));
-    if (!route) return sendError(response, 404, `no such endpoint: ${url.pathname}`);
-    await route[1](request, response, url);
+    const route = routes.find(([pattern]) => pattern.test(target.path));
+    if (!route) return sendError(response, 404, `no such endpoint: ${preview(target.path)}`);
+    await route[1](request, response, target);
   }
 
   const server = createServer((request, response) => {
     handle(request, response).catch((err: unknown) => {
       const status = err instanceof BadRequest ? 400 : 500;
+      // A client's bad request is its own business, and logging it loudly would let anyone fill the log.
       if (status === 500) logger.error({ err, url: request.url }, 'admin request failed');
+      else logger.debug({ url: request.url, reason: (err as Error).message }, 'admin request rejected');
       if (!response.headersSent) sendError(response, status, (err as Error).message);
       else response.destroy();
     });
@@ -220,11 +242,6 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 }
 
 /** A decoded path segment; a malformed %-escape is the client's mistake, answered with 400. */
-function pathParam(url: URL, pattern: RegExp): string {
-  const raw = pattern.exec(url.pathname)?.[1] ?? '';
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new BadRequest(`malformed path segment "${raw}"`);
-  }
+function pathParam(target: RequestTarget, pattern: RegExp): string {
+  return decodePathSegment(pattern.exec(target.path)?.[1] ?? '');
 }

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runDemo } from '../demo/run-demo.js';
+import { LOG_LEVELS } from '../logger.js';
 import { hostPort, positiveInt } from './flags.js';
 
 interface DemoFlags {
@@ -65,7 +66,7 @@ export function demoCommand(): Command {
     .addOption(new Option('--drain-seconds <s>', 'how long a draining backend stays listed before its key is deleted').default(2).argParser(secondsAtLeastZero))
     .addOption(new Option('--ttl <s>', 'lease TTL of the backends: how long a killed one stays listed').default(3).argParser(positiveInt))
     .option('--log-file <path>', 'log file of the embedded components (default: demo.log in a temp dir)')
-    .addOption(new Option('--log-level <level>', 'log level of the log file').default('info').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
+    .addOption(new Option('--log-level <level>', 'log level of the log file').default('info').choices(LOG_LEVELS));
   return command.action(async (flags: DemoFlags) => {
     const stop = new AbortController();
     const hurry = new AbortController();

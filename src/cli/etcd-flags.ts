@@ -42,3 +42,11 @@ export function etcdConnection(flags: EtcdFlags): EtcdConnection {
     ...(flags.etcdPassword ? { password: flags.etcdPassword } : {}),
   };
 }
+
+/** What is wrong with a combination of etcd flags, if anything (checked before any command runs). */
+export function etcdFlagsProblem(flags: Partial<EtcdFlags>): string | undefined {
+  if (Boolean(flags.etcdCert) !== Boolean(flags.etcdKey)) return '--etcd-cert and --etcd-key go together: give both or neither';
+  if (flags.etcdCert && !flags.etcdCa) return '--etcd-cert needs --etcd-ca (the CA of the etcd servers)';
+  if (flags.etcdPassword && !flags.etcdUsername) return '--etcd-password needs --etcd-username';
+  return undefined;
+}

@@ -6,13 +6,15 @@ import { registrarCommand } from './registrar.js';
 import { servicesCommand, clientsCommand } from './inspect.js';
 import { demoCommand } from './demo.js';
 import { validateEnvoyCommand } from './validate-envoy.js';
+import { etcdFlagsProblem } from './etcd-flags.js';
+import { adminFlagsProblem } from './serve.js';
 import { sampleBackendCommand } from './sample-backend.js';
 
 /** Bad flags exit 2 (usage error), like most Unix tools; --help and --version exit 0. */
 function exitTwoOnUsageErrors(command: Command): void {
   command.exitOverride((err: CommanderError) => {
-    const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
-    process.exit(ok ? 0 : 2);
+    // Help asked for, or --version: 0. Help shown because no command was given, or any usage error: 2.
+    process.exit(err.exitCode === 0 ? 0 : 2);
   });
   command.showHelpAfterError('(run with --help for usage)');
   for (const sub of command.commands) exitTwoOnUsageErrors(sub);
@@ -31,6 +33,11 @@ export function buildProgram(): Command {
   program.addCommand(validateEnvoyCommand());
   program.addCommand(sampleBackendCommand());
   exitTwoOnUsageErrors(program);
+  // Flag combinations that no single option parser can check: a usage error (exit 2) before the command runs.
+  program.hook('preAction', (_program, command) => {
+    const problem = etcdFlagsProblem(command.opts()) ?? adminFlagsProblem(command.opts());
+    if (problem) command.error(`error: ${problem}`, { exitCode: 2 });
+  });
   return program;
 }
 

@@ -2,13 +2,13 @@
 // deregisters before exiting 0. Flag errors exit 2 with a message naming the flag.
 import net from 'node:net';
 import { Command, Option } from 'commander';
-import { createLogger } from '../logger.js';
+import { LOG_LEVELS, createLogger } from '../logger.js';
 import { parseCidr } from '../registration/address.js';
 import { register, type RegisterOptions, type Registration } from '../registration/register.js';
 import type { HealthCheckSpec, Locality } from '../registry/types.js';
 import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
+import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** What commander hands the action: raw strings, checked by parseRegisterFlags. */
 export interface RegisterFlags extends EtcdFlags {
@@ -65,8 +65,8 @@ export function parseHealthCheckFlag(text: string): HealthCheckSpec {
 
 /** Turns the raw flags into SDK options, or throws an Error whose message names the bad flag. */
 export function parseRegisterFlags(flags: RegisterFlags): RegisterOptions {
-  if (!/^[A-Za-z0-9._-]{1,128}$/.test(flags.service)) {
-    throw new Error(`--service must be 1–128 characters of A-Z a-z 0-9 . _ - (got '${flags.service}')`);
+  if (!isValidServiceName(flags.service)) {
+    throw new Error(`--service must be ${SERVICE_NAME_RULE} (got '${flags.service}')`);
   }
   const address = flags.address.trim();
   if (address !== 'auto' && net.isIP(address) === 0) {

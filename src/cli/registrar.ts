@@ -1,7 +1,7 @@
 // `etcd-xds registrar --config instances.yaml`: registers the listed instances while their probes pass, until
 // SIGINT/SIGTERM, then deregisters them all. A bad config file exits 2 with the path of the offending field.
 import { Command, Option } from 'commander';
-import { createLogger } from '../logger.js';
+import { LOG_LEVELS, createLogger } from '../logger.js';
 import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
 import { loadRegistrarConfig, type RegistrarConfig } from '../registration/registrar-config.js';
 import { Registrar } from '../registration/registrar.js';
@@ -18,7 +18,7 @@ export function registrarCommand(): Command {
     .requiredOption('--config <file>', 'YAML file listing the instances and their probes');
   addEtcdOptions(command)
     .addOption(new Option('--prefix <prefix>', 'etcd key prefix').env('XDS_PREFIX').default('/services/'))
-    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info'))
+    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(LOG_LEVELS))
     .action(async (flags: RegistrarFlags) => {
       let config: RegistrarConfig;
       try {

@@ -2,9 +2,10 @@
 // the docker-compose demo and for trying etcd-xds by hand. SIGTERM/SIGINT drains it, stops it, and exits 0.
 import net from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createLogger } from '../logger.js';
+import { LOG_LEVELS, createLogger } from '../logger.js';
 import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
 import { startSampleBackend, type SampleBackend, type SampleBackendKind } from '../demo/sample-backend.js';
+import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
 
 interface SampleBackendFlags extends EtcdFlags {
   kind: SampleBackendKind;
@@ -27,7 +28,7 @@ function portOrZero(value: string): number {
 }
 
 function serviceName(value: string): string {
-  if (!/^[A-Za-z0-9._-]{1,128}$/.test(value)) throw new InvalidArgumentError('expected 1–128 characters of A-Z a-z 0-9 . _ -');
+  if (!isValidServiceName(value)) throw new InvalidArgumentError(`expected ${SERVICE_NAME_RULE}`);
   return value;
 }
 
@@ -62,7 +63,7 @@ export function sampleBackendCommand(): Command {
     .addOption(new Option('--drain-seconds <s>', 'how long to stay listed as draining after SIGTERM before deregistering').default(5).argParser(seconds))
     .addOption(new Option('--ttl <s>', 'lease TTL: how long the key outlives a crash').default(10).argParser(wholeSeconds))
     .option('--zone <zone>', 'locality zone to register')
-    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(LOG_LEVELS))
     .action(async (flags: SampleBackendFlags) => {
       await runSampleBackend(flags);
     });

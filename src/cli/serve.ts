@@ -1,7 +1,8 @@
 // `etcd-xds serve`: the control plane, configured by flags or environment (DESIGN.md).
 import { Command, Option } from 'commander';
+import { NON_LOOPBACK_WITHOUT_TOKEN, isLoopbackHost, parseListenAddress } from '../admin/server.js';
 import { startControlPlane } from '../control-plane.js';
-import { createLogger } from '../logger.js';
+import { LOG_LEVELS, createLogger } from '../logger.js';
 import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
 import { durationMs, hostPort, positiveInt } from './flags.js';
 
@@ -29,7 +30,7 @@ export function serveCommand(): Command {
     .addOption(new Option('--xds-address <host:port>', 'xDS gRPC listen address (port 0 = any free port)').env('XDS_ADDRESS').default('0.0.0.0:18000').argParser(hostPort))
     .addOption(new Option('--admin-address <host:port>', 'admin HTTP listen address').env('ADMIN_ADDRESS').default('127.0.0.1:19000').argParser(hostPort))
     .addOption(new Option('--admin-token <token>', 'Bearer token for the admin API (required off loopback)').env('ADMIN_TOKEN'))
-    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(LOG_LEVELS))
     .addOption(new Option('--debounce <duration>', 'quiet window that coalesces etcd events (e.g. 10ms)').default(10, '10ms').argParser(durationMs))
     .addOption(new Option('--max-wait <duration>', 'longest a change waits for the quiet window').default(100, '100ms').argParser(durationMs))
     .addOption(new Option('--service-gc <duration>', 'how long a service without instances keeps its resources').default(600_000, '10m').argParser(durationMs))
@@ -44,10 +45,6 @@ export function serveCommand(): Command {
         .argParser(durationMs),
     )
     .action(async (flags: ServeFlags) => {
-      if (Boolean(flags.xdsTlsCert) !== Boolean(flags.xdsTlsKey)) {
-        command.error('error: --xds-tls-cert and --xds-tls-key go together', { exitCode: 2 });
-      }
-      if (flags.xdsTlsClientCa && !flags.xdsTlsCert) command.error('error: --xds-tls-client-ca needs --xds-tls-cert and --xds-tls-key', { exitCode: 2 });
       const logger = createLogger(flags.logLevel);
       const { endpoints, ...etcdAuth } = etcdConnection(flags);
       const plane = await startControlPlane({
@@ -90,3 +87,13 @@ export function serveCommand(): Command {
     });
 }
 
+
+/** Flag combinations of `serve` that are usage errors (checked before the command runs). */
+export function adminFlagsProblem(flags: Partial<ServeFlags>): string | undefined {
+  if (Boolean(flags.xdsTlsCert) !== Boolean(flags.xdsTlsKey)) return '--xds-tls-cert and --xds-tls-key go together';
+  if (flags.xdsTlsClientCa && !flags.xdsTlsCert) return '--xds-tls-client-ca needs --xds-tls-cert and --xds-tls-key';
+  if (flags.adminAddress && !flags.adminToken && !isLoopbackHost(parseListenAddress(flags.adminAddress).host)) {
+    return NON_LOOPBACK_WITHOUT_TOKEN;
+  }
+  return undefined;
+}

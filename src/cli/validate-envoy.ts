@@ -33,7 +33,13 @@ async function validateFiles(files: string[], options: ValidateOptions): Promise
       exitCode = EXIT_USAGE;
       continue;
     }
-    const errors = validateEnvoyYaml(text, options.type);
+    let errors: ValidationError[];
+    try {
+      errors = validateEnvoyYaml(text, options.type);
+    } catch (err) {
+      // A file the validator cannot get through is invalid; it must not stop the check of the other files.
+      errors = [{ path: '', message: `cannot validate: ${err instanceof Error ? err.message : String(err)}` }];
+    }
     if (errors.length === 0) {
       process.stdout.write(`${file}: ok\n`);
       continue;

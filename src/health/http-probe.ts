@@ -1,4 +1,7 @@
 // HTTP probe: GET http://address:port/path; healthy on the expected status (any 2xx when none is given).
+// node:http rather than fetch: fetch refuses the WHATWG "bad ports" (6000, 10080, 2049, ...), on which real
+// services do run, and follows redirects that a health check must judge as the backend's own answer.
+import http from 'node:http';
 import { abortReason, describeError, hostForUrl } from './probe-address.js';
 import type { Probe, ProbeOutcome } from './types.js';
 
@@ -9,34 +12,38 @@ export interface HttpProbeOptions {
 
 export function httpProbe(address: string, port: number, options: HttpProbeOptions = {}): Probe {
   const path = options.path ? (options.path.startsWith('/') ? options.path : `/${options.path}`) : '/';
-  const url = `http://${hostForUrl(address)}:${port}${path}`;
   return {
     type: 'http',
-    target: url,
-    run: (signal) => getOnce(url, options.expectedStatus, signal),
+    target: `http://${hostForUrl(address)}:${port}${path}`,
+    run: (signal) => getOnce(address, port, path, options.expectedStatus, signal),
     close: () => {},
   };
 }
 
-async function getOnce(url: string, expectedStatus: number | undefined, signal: AbortSignal): Promise<ProbeOutcome> {
-  try {
-    // redirect: 'manual' so a 3xx is judged as the backend's answer, not followed somewhere else.
-    const response = await fetch(url, {
-      signal,
-      redirect: 'manual',
-      headers: { 'user-agent': 'etcd-xds-health-checker' },
-    });
-    // The body is never needed; cancelling it frees the connection for the next probe.
-    await response.body?.cancel().catch(() => {});
-    const healthy =
-      expectedStatus === undefined
-        ? response.status >= 200 && response.status < 300
-        : response.status === expectedStatus;
-    if (healthy) return { ok: true };
-    const wanted = expectedStatus === undefined ? '2xx' : String(expectedStatus);
-    return { ok: false, error: `HTTP ${response.status} (expected ${wanted})` };
-  } catch (error) {
-    if (signal.aborted) return { ok: false, error: abortReason(signal) };
-    return { ok: false, error: describeError(error) };
-  }
+function getOnce(address: string, port: number, path: string, expectedStatus: number | undefined, signal: AbortSignal): Promise<ProbeOutcome> {
+  if (signal.aborted) return Promise.resolve({ ok: false, error: abortReason(signal) });
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (outcome: ProbeOutcome): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      request.destroy();
+      resolve(outcome);
+    };
+    const onAbort = (): void => finish({ ok: false, error: abortReason(signal) });
+    // agent: false: a fresh connection per probe, as a new client would make, and nothing left open between probes.
+    const request = http.get(
+      { host: address, port, path, agent: false, headers: { 'user-agent': 'etcd-xds-health-checker' } },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        response.resume();
+        const healthy = expectedStatus === undefined ? status >= 200 && status < 300 : status === expectedStatus;
+        const wanted = expectedStatus === undefined ? '2xx' : String(expectedStatus);
+        finish(healthy ? { ok: true } : { ok: false, error: `HTTP ${status} (expected ${wanted})` });
+      },
+    );
+    request.on('error', (error) => finish({ ok: false, error: describeError(error) }));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

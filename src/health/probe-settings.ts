@@ -1,4 +1,5 @@
 // From an instance and its healthCheck spec to what the checker runs: timing, thresholds and the probe.
+import { MAX_HEALTH_TIMING_MS } from '../registry/registration-rules.js';
 import type { HealthCheckSpec, Instance } from '../registry/types.js';
 import { grpcProbe } from './grpc-probe.js';
 import { httpProbe } from './http-probe.js';
@@ -17,8 +18,9 @@ export interface ProbeSettings {
 
 export function resolveProbeSettings(instance: Instance, spec: HealthCheckSpec, defaults: HealthCheckDefaults): ProbeSettings {
   return {
-    intervalMs: positive(spec.intervalMs, defaults.intervalMs),
-    timeoutMs: positive(spec.timeoutMs, defaults.timeoutMs),
+    // The registry rejects longer values; the cap keeps any other source from overflowing Node's timers.
+    intervalMs: Math.min(positive(spec.intervalMs, defaults.intervalMs), MAX_HEALTH_TIMING_MS),
+    timeoutMs: Math.min(positive(spec.timeoutMs, defaults.timeoutMs), MAX_HEALTH_TIMING_MS),
     healthyThreshold: Math.floor(positive(spec.healthyThreshold, defaults.healthyThreshold)),
     unhealthyThreshold: Math.floor(positive(spec.unhealthyThreshold, defaults.unhealthyThreshold)),
     address: instance.address,

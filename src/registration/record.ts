@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import type { HealthCheckSpec, InstanceStatus, Locality, RegistrationRecord } from '../registry/types.js';
+import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
 
 export type { RegistrationRecord };
 
@@ -10,7 +11,7 @@ export const DEFAULT_PREFIX = '/services/';
 
 export const serviceNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9._-]{1,128}$/, 'service name must be 1–128 characters of A-Z a-z 0-9 . _ -');
+  .refine(isValidServiceName, `service name must be ${SERVICE_NAME_RULE}`);
 export const ipAddressSchema = z
   .string()
   .refine((value) => net.isIP(value) !== 0, 'must be an IPv4 or IPv6 literal (Envoy rejects hostnames)');

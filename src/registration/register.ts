@@ -103,7 +103,7 @@ const optionsSchema = z.object({
   locality: localitySchema.optional(),
   metadata: metadataSchema.optional(),
   healthCheck: healthCheckSchema.optional(),
-  drainSeconds: z.number().min(0, 'drainSeconds must be ≥ 0').optional(),
+  drainSeconds: z.number().min(0, 'drainSeconds must be ≥ 0').max(3600, 'drainSeconds must be at most 3600').optional(),
   instanceId: instanceIdSchema.optional(),
   prefix: z.string().min(1).optional(),
   waitForPortMs: z.number().int().min(0).optional(),
@@ -165,6 +165,10 @@ class ServiceRegistration extends EventEmitter<RegistrationEvents> implements Re
   }
 
   private async drainThenRemove(): Promise<void> {
+    // Armed before the first await, so deregister()/close() cut the drain short whenever they come.
+    let endDrain!: () => void;
+    const drainEnded = new Promise<void>((resolve) => (endDrain = resolve));
+    this.cutDrainShort = endDrain;
     this.record = { ...this.record, status: 'draining' };
     try {
       await this.leasedKey.setValue(encodeRecord(this.record));
@@ -173,13 +177,9 @@ class ServiceRegistration extends EventEmitter<RegistrationEvents> implements Re
       this.logger.warn({ key: this.key, err: (err as Error).message }, 'could not mark the instance draining');
     }
     this.emit('draining');
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.drainSeconds * 1000);
-      this.cutDrainShort = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    const timer = setTimeout(endDrain, this.drainSeconds * 1000);
+    await drainEnded;
+    clearTimeout(timer);
     await this.remove();
   }
 

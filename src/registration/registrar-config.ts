@@ -12,6 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MAX_HEALTH_TIMING_MS, MIN_HEALTH_INTERVAL_MS } from '../registry/registration-rules.js';
 import {
   describeIssues,
   instanceIdSchema,
@@ -25,8 +26,8 @@ import {
 } from './record.js';
 
 const probeTimingSchema = {
-  intervalMs: z.number().int().positive().default(5_000),
-  timeoutMs: z.number().int().positive().default(1_000),
+  intervalMs: z.number().int().min(MIN_HEALTH_INTERVAL_MS).max(MAX_HEALTH_TIMING_MS).default(5_000),
+  timeoutMs: z.number().int().positive().max(MAX_HEALTH_TIMING_MS).default(1_000),
 };
 
 const probeSchema = z.discriminatedUnion('type', [
@@ -50,7 +51,7 @@ const registrarInstanceSchema = z.strictObject({
   locality: localitySchema.optional(),
   metadata: metadataSchema.optional(),
   probe: probeSchema,
-  removeAfterSeconds: z.number().positive('removeAfterSeconds must be > 0').default(60),
+  removeAfterSeconds: z.number().positive('removeAfterSeconds must be > 0').max(MAX_HEALTH_TIMING_MS / 1000).default(60),
 });
 
 const registrarConfigSchema = z.strictObject({

@@ -14,6 +14,12 @@ import type { Instance, RegistrationFormat } from './types.js';
 
 export const MAX_VALUE_BYTES = 65_536;
 export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+export const SERVICE_NAME_RULE = '1 to 128 characters of A-Z, a-z, 0-9, ".", "_" or "-", and not "." or ".."';
+
+/** The key schema's service names. "." and ".." are refused: URL paths (the admin API's among them) collapse them. */
+export function isValidServiceName(name: string): boolean {
+  return SERVICE_NAME_PATTERN.test(name) && name !== '.' && name !== '..';
+}
 const EXPECTED_FORMATS = 'a JSON registration object, an etcd naming record ({"Op":0,"Addr":"ip:port"}) or ip:port';
 const GO_NAMING_FIELDS = new Set(['Op', 'Addr', 'Metadata']);
 
@@ -39,11 +45,11 @@ export function parseKey(prefix: string, key: string): KeyParseResult {
   const slash = rest.indexOf('/');
   const service = slash < 0 ? rest : rest.slice(0, slash);
   const instanceId = slash < 0 ? '' : rest.slice(slash + 1);
-  if (!SERVICE_NAME_PATTERN.test(service)) {
+  if (!isValidServiceName(service)) {
     const reason =
       service === ''
         ? `key "${key}" has an empty service name: expected ${prefix}<service>/<instance-id>`
-        : `service name "${service}" in key "${key}" is invalid: use 1 to 128 characters of A-Z, a-z, 0-9, ".", "_" or "-"`;
+        : `service name "${service}" in key "${key}" is invalid: use ${SERVICE_NAME_RULE}`;
     return { ok: false, service, reason };
   }
   if (instanceId === '') {

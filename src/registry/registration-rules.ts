@@ -13,6 +13,8 @@ export type RuleResult<T> = { ok: true; value: T } | { ok: false; reason: string
 export const MAX_WEIGHT = 1_000_000; // keeps a locality's summed weight far below Envoy's uint32 limit
 export const MAX_PRIORITY = 127;
 export const MIN_HEALTH_INTERVAL_MS = 100;
+/** Longest probe interval or timeout: one hour (Node timers overflow past 2^31-1 ms and fire at once). */
+export const MAX_HEALTH_TIMING_MS = 3_600_000;
 const STATUSES: readonly InstanceStatus[] = ['serving', 'draining', 'unhealthy'];
 const HOSTNAME = /^(?=.*[A-Za-z])[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/;
 
@@ -137,6 +139,11 @@ function readHealthCheck(fields: ProtoFields): RuleResult<HealthCheckSpec> {
     return fail(`healthCheck.intervalMs must be at least ${MIN_HEALTH_INTERVAL_MS}, got ${intervalMs}`);
   }
   const timeoutMs = positive('timeout_ms');
+  for (const [field, value] of [['intervalMs', intervalMs], ['timeoutMs', timeoutMs]] as const) {
+    if (value !== undefined && value > MAX_HEALTH_TIMING_MS) {
+      return fail(`healthCheck.${field} must be at most ${MAX_HEALTH_TIMING_MS} (one hour), got ${value}`);
+    }
+  }
   const healthyThreshold = positive('healthy_threshold');
   const unhealthyThreshold = positive('unhealthy_threshold');
   const common = {

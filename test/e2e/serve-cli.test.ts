@@ -69,5 +69,17 @@ describe('etcd-xds serve', () => {
     const unknown = startCli(['serve', '--no-such-flag']);
     expect((await unknown.exited).code).toBe(2);
     expect(unknown.output()).toContain("unknown option '--no-such-flag'");
+    // Combinations checked before anything starts.
+    const cases: Array<[string[], string]> = [
+      [['serve', '--admin-address', '0.0.0.0:0'], '--admin-token is required'],
+      [['serve', '--etcd-cert', '/tmp/cert.pem'], '--etcd-cert and --etcd-key go together'],
+      [['serve', '--xds-tls-client-ca', '/tmp/ca.pem'], '--xds-tls-client-ca needs --xds-tls-cert'],
+      [[], 'Usage: etcd-xds'],
+    ];
+    for (const [args, message] of cases) {
+      const run = startCli(args);
+      expect((await run.exited).code, args.join(' ')).toBe(2);
+      expect(run.output()).toContain(message);
+    }
   });
 });

@@ -55,6 +55,24 @@ describe('tcp probe', () => {
 });
 
 describe('http probe', () => {
+  it('works on ports that fetch refuses (the WHATWG bad-ports list, e.g. 6000, 10080)', async () => {
+    const server = http.createServer((_req, res) => res.end('ok'));
+    let port: number | undefined;
+    for (const candidate of [6000, 6665, 10080, 2049, 6666, 6667]) {
+      const bound = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(candidate, '127.0.0.1', () => resolve(true));
+      });
+      if (bound) {
+        port = candidate;
+        break;
+      }
+    }
+    expect(port, 'one of the bad ports is free on this machine').toBeDefined();
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    await expect(httpProbe('127.0.0.1', port!, { path: '/healthz' }).run(never())).resolves.toEqual({ ok: true });
+  });
+
   it('accepts any 2xx by default and only expectedStatus when given', async () => {
     const port = await listen(
       http.createServer((req, res) => {

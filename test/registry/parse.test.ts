@@ -45,6 +45,7 @@ describe('parseKey', () => {
     expect(!emptyInstance.ok && emptyInstance.reason).toMatch(/has no instance id/);
     const emptyService = parseKey(PREFIX, '/services//i-1');
     expect(!emptyService.ok && emptyService.reason).toMatch(/empty service name/);
+    for (const dots of ['.', '..']) expect(parseKey(PREFIX, `/services/${dots}/i-1`).ok).toBe(false);
     const outside = parseKey(PREFIX, '/other/greeter/i-1');
     expect(!outside.ok && outside.reason).toMatch(/not under the prefix/);
   });
@@ -186,6 +187,8 @@ describe('rejections name the field and say why', () => {
     ['JSON list', '["10.0.0.5:80"]', /^value is a list, not an object/],
     ['JSON string', '"10.0.0.5:80"', /^value is a string, not an object/],
     ['empty value', '   ', /^value is empty/],
+    ['probe interval over an hour', '{"address":"10.0.0.5","port":80,"healthCheck":{"type":"tcp","intervalMs":3000000000}}', /^healthCheck.intervalMs must be at most 3600000/],
+    ['probe timeout over an hour', '{"address":"10.0.0.5","port":80,"healthCheck":{"type":"tcp","timeoutMs":3000000000}}', /^healthCheck.timeoutMs must be at most 3600000/],
   ])('%s', (_name, value, reason) => {
     expect(rejection(value)).toMatch(reason);
   });
