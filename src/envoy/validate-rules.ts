@@ -224,6 +224,18 @@ export function anyRuleViolations(rules: Rules | undefined, typeUrl: string): st
   return [];
 }
 
+/**
+ * A key equal for equal items. YAML integers arrive as BigInt, which JSON.stringify refuses; they become numbers
+ * when that is exact, so 1 (BigInt, from `1`) and 1 (number, from `1.0` or JSON) are the same item.
+ */
+function itemKey(item: unknown): string {
+  return JSON.stringify(item, (_key, value: unknown) => {
+    if (typeof value !== 'bigint') return value;
+    const asNumber = Number(value);
+    return BigInt(asNumber) === value ? asNumber : `${value}n`;
+  });
+}
+
 /** Violations of repeated rules (min_items, max_items, unique) by a list. */
 export function repeatedRuleViolations(rules: Rules | undefined, items: readonly unknown[]): string[] {
   const repeated = sub(rules, 'repeated');
@@ -233,7 +245,7 @@ export function repeatedRuleViolations(rules: Rules | undefined, items: readonly
   const max = repeated['max_items'] !== undefined ? Number(repeated['max_items']) : undefined;
   if (min !== undefined && items.length < min) errors.push(`value must contain at least ${min} item(s)`);
   if (max !== undefined && items.length > max) errors.push(`value must contain no more than ${max} item(s)`);
-  if (repeated['unique'] === true && new Set(items.map((item) => JSON.stringify(item))).size !== items.length) {
+  if (repeated['unique'] === true && new Set(items.map(itemKey)).size !== items.length) {
     errors.push('repeated value must contain unique items');
   }
   return errors;

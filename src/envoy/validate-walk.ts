@@ -16,6 +16,7 @@ import {
   scalarRuleViolations,
   type Rules,
 } from './validate-rules.js';
+import type { EnvoyTypeLookup } from './protos.js';
 import { describeValue, parseDuration, parseScalar, parseTimestamp, type ScalarValue } from './validate-scalars.js';
 
 export type PathSegment = string | number;
@@ -103,7 +104,8 @@ function fieldIndex(type: protobuf.Type): Map<string, protobuf.Field> {
 export class MessageWalker {
   readonly errors: FoundError[] = [];
 
-  constructor(private readonly root: protobuf.Root) {}
+  /** `findType` resolves the "@type" of Anys; findEnvoyType loads extension protos on demand. */
+  constructor(private readonly findType: (fullName: string) => EnvoyTypeLookup) {}
 
   private report(path: PathSegment[], message: string): void {
     this.errors.push({ path, message });
@@ -225,7 +227,8 @@ export class MessageWalker {
   private enumValue(enumType: protobuf.Enum, value: unknown, path: PathSegment[], rules: Rules | undefined): void {
     if (enumType.fullName === '.google.protobuf.NullValue' && value === null) return;
     let number: number;
-    if (typeof value === 'string' && value in enumType.values) {
+    // Own keys only: `in` would also accept Object.prototype names such as "toString" or "constructor".
+    if (typeof value === 'string' && Object.hasOwn(enumType.values, value)) {
       number = enumType.values[value]!;
     } else if ((typeof value === 'number' || typeof value === 'bigint') && parseScalar('int32', value).ok) {
       number = Number(value);
@@ -298,11 +301,12 @@ export class MessageWalker {
     }
     this.reportAll(typePath, anyRuleViolations(rules, typeUrl));
     const fullName = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
-    const found = this.root.lookup(`.${fullName}`);
-    if (!(found instanceof protobuf.Type)) {
-      this.report(typePath, `type "${fullName}" is not loaded: unknown message type, or its .proto is missing from ENVOY_PROTO_FILES`);
+    const lookup = this.findType(fullName);
+    if ('missing' in lookup) {
+      this.report(typePath, `unknown message type "${fullName}": ${lookup.missing}`);
       return;
     }
+    const found = lookup.type;
     const { '@type': _typeUrl, ...payload } = value;
     if (!SPECIAL_JSON_TYPES.has(fullName)) {
       this.message(found, payload, path);

@@ -3,7 +3,7 @@
 // unknown types, and the protoc-gen-validate rules — reported with the path of each offending value.
 import protobuf from 'protobufjs';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { envoyRoot } from './protos.js';
+import { envoyRoot, findEnvoyType } from './protos.js';
 import { MessageWalker, type PathSegment } from './validate-walk.js';
 
 export interface ValidationError {
@@ -29,16 +29,24 @@ export function formatPath(segments: readonly PathSegment[]): string {
   return text;
 }
 
-/** Looks up a message type by full name, with or without a `type.googleapis.com/` style prefix. */
+/**
+ * Looks up a message type by full name, with or without a `type.googleapis.com/` style prefix. In the shared
+ * Envoy root (the default), extension types are loaded on demand.
+ */
 export function resolveMessageType(name: string, root: protobuf.Root = envoyRoot()): protobuf.Type {
   const fullName = name.slice(name.lastIndexOf('/') + 1).replace(/^\./, '');
+  if (root === envoyRoot()) {
+    const lookup = findEnvoyType(fullName);
+    if ('missing' in lookup) throw new Error(`unknown message type "${fullName}": ${lookup.missing}`);
+    return lookup.type;
+  }
   const found = root.lookup(`.${fullName}`);
   if (!(found instanceof protobuf.Type)) throw new Error(`unknown message type "${fullName}"`);
   return found;
 }
 
 function walk(typeName: string, value: unknown): { path: PathSegment[]; message: string }[] {
-  const walker = new MessageWalker(envoyRoot());
+  const walker = new MessageWalker(findEnvoyType);
   walker.message(resolveMessageType(typeName), value, []);
   return walker.errors;
 }
@@ -73,7 +81,13 @@ export function validateEnvoyYaml(text: string, typeName: string = BOOTSTRAP_TYP
       ...(error.linePos ? { line: error.linePos[0].line } : {}),
     }));
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    // The yaml package throws here on alias bombs ("Excessive alias count ..."): a broken document, not a crash.
+    return [{ path: '', message: `YAML error: ${err instanceof Error ? err.message : String(err)}` }];
+  }
   if (value === null || value === undefined) return [{ path: '', message: 'the document is empty' }];
   return walk(typeName, value).map((error) => {
     const line = lineOf(doc, lines, error.path);

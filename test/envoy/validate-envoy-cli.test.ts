@@ -68,6 +68,34 @@ describe('etcd-xds validate-envoy', () => {
     expect(asBootstrap.stdout).toContain('cluster_name: unknown field "cluster_name" in envoy.config.bootstrap.v3.Bootstrap');
   });
 
+  it('reports a file it cannot get through (an alias bomb) as invalid and still checks the others', async () => {
+    // Each level multiplies the previous by 9: expanding it would build millions of nodes.
+    const levels = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]'];
+    for (const name of ['b', 'c', 'd', 'e', 'f', 'g']) {
+      const previous = String.fromCharCode(name.charCodeAt(0) - 1);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(', ')}]`);
+    }
+    const bomb = writeTemp('bomb.yaml', `${levels.join('\n')}\n`);
+    const buckets = writeTemp(
+      'buckets.yaml',
+      'stats_config: { histogram_bucket_settings: [ { match: { prefix: cluster. }, buckets: [0.5, 1, 5, 10, 25, 100] } ] }\n',
+    );
+    const run = await runCli(bomb, buckets, 'envoy/front-proxy.yaml');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('');
+    expect(run.stdout.split('\n').filter(Boolean)).toEqual([
+      `${bomb}: YAML error: Excessive alias count indicates a resource exhaustion attack`,
+      `${buckets}: ok`,
+      'envoy/front-proxy.yaml: ok',
+    ]);
+  });
+
+  it('validates an extension type given with --type', async () => {
+    const file = writeTemp('tcp-proxy.yaml', 'stat_prefix: db\ncluster: database\nidle_timeout: 300s\n');
+    const run = await runCli('--type', 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', file);
+    expect(run).toMatchObject({ code: 0, stdout: `${file}: ok\n`, stderr: '' });
+  });
+
   it('exits 2 on usage errors: no file, unreadable file, unknown --type', async () => {
     const [noFile, missing, badType] = await Promise.all([
       runCli(),

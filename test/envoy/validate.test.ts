@@ -158,12 +158,12 @@ describe('validateEnvoyMessage on a bootstrap', () => {
     expectOnlyError(zero, `${CLUSTER}.connect_timeout`, /greater than 0s/);
   });
 
-  it('reports an Any whose type is not loaded', () => {
+  it('reports an Any whose type no shipped .proto defines', () => {
     const errors = validateEnvoyMessage(
       BOOTSTRAP,
       broken([`${H}.@type`, 'type.googleapis.com/acme.filters.v1.Unknown']),
     );
-    expectOnlyError(errors, `${HCM_PATH}.@type`, /type "acme\.filters\.v1\.Unknown" is not loaded/);
+    expectOnlyError(errors, `${HCM_PATH}.@type`, /unknown message type "acme\.filters\.v1\.Unknown": no package acme\.filters\.v1 in the Envoy, xds or googleapis protos/);
   });
 
   it('reports an Any without @type', () => {
