@@ -8,6 +8,7 @@ import { register, type RegisterOptions, type Registration } from '../registrati
 import type { HealthCheckSpec, Locality } from '../registry/types.js';
 import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
 import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
+import { handleStopSignals } from './stop-signals.js';
 
 
 /** What commander hands the action: raw strings, checked by parseRegisterFlags. */
@@ -151,39 +152,20 @@ export function registerCommand(): Command {
 /** Registers, then waits for SIGINT/SIGTERM: the first drains, a second one deregisters at once. */
 async function runRegistration(options: RegisterOptions, logLevel: string): Promise<void> {
   const logger = createLogger(logLevel, 'etcd-xds-register');
-  const startup = new AbortController();
-  let registration: Registration | undefined;
-  let signals = 0;
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals += 1;
-      if (!registration) {
-        logger.info({ signal }, 'signal received before the instance was registered: stopping');
-        startup.abort(new Error(`interrupted by ${signal} before the instance was registered`));
-        resolve();
-      } else if (signals === 1) {
-        logger.info({ signal }, 'signal received: draining, then deregistering (send it again to skip the drain)');
-        void registration.drain().then(resolve);
-      } else {
-        logger.info({ signal }, 'second signal: deregistering now');
-        void registration.deregister().then(resolve);
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-
+  const signals = handleStopSignals(logger, 'instance');
+  let registration: Registration;
   try {
-    registration = await register({ ...options, logger, signal: startup.signal });
+    registration = await register({ ...options, logger, signal: signals.startup });
   } catch (err) {
-    if (startup.signal.aborted) {
+    if (signals.startup.aborted) {
       logger.info({}, 'stopped before registering');
       process.exit(0);
     }
     process.stderr.write(`etcd-xds register: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  signals.started({ drain: () => registration.drain(), stopNow: () => registration.deregister() });
   logger.info({ key: registration.key, instance: registration.instance }, 'registered; stop with SIGINT or SIGTERM');
-  await stopped;
+  await signals.stopped;
   process.exit(0);
 }

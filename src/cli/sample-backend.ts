@@ -6,6 +6,7 @@ import { LOG_LEVELS, createLogger } from '../logger.js';
 import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
 import { startSampleBackend, type SampleBackend, type SampleBackendKind } from '../demo/sample-backend.js';
 import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
+import { handleStopSignals } from './stop-signals.js';
 
 interface SampleBackendFlags extends EtcdFlags {
   kind: SampleBackendKind;
@@ -72,28 +73,8 @@ export function sampleBackendCommand(): Command {
 /** Starts, registers, then waits for SIGINT/SIGTERM: the first drains, a second one deregisters at once. */
 async function runSampleBackend(flags: SampleBackendFlags): Promise<void> {
   const logger = createLogger(flags.logLevel, 'etcd-xds-sample-backend');
-  const startup = new AbortController();
-  let backend: SampleBackend | undefined;
-  let signals = 0;
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals += 1;
-      if (!backend) {
-        logger.info({ signal }, 'signal received before the backend was registered: stopping');
-        startup.abort(new Error(`interrupted by ${signal} before registering`));
-        resolve();
-      } else if (signals === 1) {
-        logger.info({ signal, drainSeconds: flags.drainSeconds }, 'signal received: draining, then stopping (send it again to skip the drain)');
-        void backend.drain().then(resolve);
-      } else {
-        logger.info({ signal }, 'second signal: deregistering and stopping now');
-        void backend.stop().then(resolve);
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-
+  const signals = handleStopSignals(logger, 'backend');
+  let backend: SampleBackend;
   try {
     backend = await startSampleBackend({
       kind: flags.kind,
@@ -108,17 +89,18 @@ async function runSampleBackend(flags: SampleBackendFlags): Promise<void> {
       ttlSeconds: flags.ttl,
       ...(flags.zone !== undefined && { zone: flags.zone }),
       logger,
-      signal: startup.signal,
+      signal: signals.startup,
     });
   } catch (err) {
-    if (startup.signal.aborted) process.exit(0);
+    if (signals.startup.aborted) process.exit(0);
     process.stderr.write(`etcd-xds sample-backend: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  signals.started({ drain: () => backend.drain(), stopNow: () => backend.stop() });
   process.stdout.write(
     `sample-backend ${backend.kind} ${backend.service}/${backend.instanceId} listening on port ${backend.port}, ` +
       `registered as ${backend.key} (${backend.address}:${backend.port})\n`,
   );
-  await stopped;
+  await signals.stopped;
   process.exit(0);
 }
