@@ -16,6 +16,11 @@ export function contentVersion(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }
 
+/** Version of a set of resources (a response's content): derived from their names and versions. */
+export function contentSetVersion(resources: readonly EncodedResource[]): string {
+  return contentVersion(resources.map((r) => `${r.name}|${r.version}`).join('\n'));
+}
+
 /**
  * Encodes one resource. Callers build messages with sorted map keys so that protobufjs' encoding (which follows
  * object key order for maps) is deterministic.

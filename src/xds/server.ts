@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { discoveryPackageDefinition } from '../envoy/protos.js';
 import type { Logger } from '../logger.js';
-import { contentVersion } from '../snapshot/encode.js';
+import { contentSetVersion } from '../snapshot/encode.js';
 import { TYPE_URL, isTypeUrl, type Snapshot, type SnapshotDiff, type SnapshotSource, type TypeUrl } from '../snapshot/types.js';
 import { StreamEngine, type StreamObserver } from './stream.js';
 import { isFullStateType } from './subscription.js';
@@ -178,10 +178,14 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     this.emit('streamOpened', engine.info());
     log.info('stream opened');
 
+    let nodeLogged = false;
     call.on('data', (raw: RawRequest) => {
       try {
         const request = read(raw);
-        if (request.node && !engine.info().node) log.info({ node: request.node.id, cluster: request.node.cluster }, 'node connected');
+        if (request.node && !nodeLogged) {
+          nodeLogged = true;
+          log.info({ node: request.node.id, cluster: request.node.cluster }, 'node connected');
+        }
         stream.write(engine.handleRequest(request, this.options.source.current()));
       } catch (err) {
         log.error({ err }, 'request failed');
@@ -208,12 +212,12 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     return {
       sent: (response, changeSeenAt) => {
         log.debug({ type: response.typeUrl, version: response.version, nonce: response.nonce, resources: response.resources.length, removed: response.removed.length }, 'response sent');
-        this.emit('responseSent', engine().info(), response.typeUrl, response.resources.length, changeSeenAt);
+        this.emit('responseSent', engine(), response.typeUrl, response.resources.length, changeSeenAt);
       },
-      acked: (typeUrl) => this.emit('ack', engine().info(), typeUrl),
+      acked: (typeUrl) => this.emit('ack', engine(), typeUrl),
       nacked: (typeUrl, nack) => {
         log.warn({ type: typeUrl, version: nack.version, nonce: nack.nonce, error: nack.message }, 'NACK');
-        this.emit('nack', engine().info(), typeUrl, nack);
+        this.emit('nack', engine(), typeUrl, nack);
       },
       ignored: (reason: string, request: XdsRequest) => log.debug({ reason, type: request.typeUrl, nonce: request.nonce }, 'request ignored'),
     };
@@ -229,7 +233,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const resources = this.options.source.current().resources.get(typeUrl) ?? new Map();
     const names = request.resourceNames ?? [];
     const wanted = names.length === 0 && isFullStateType(typeUrl) ? [...resources.values()] : names.flatMap((n) => resources.get(n) ?? []);
-    const version = contentVersion(wanted.map((r) => `${r.name}|${r.version}`).join('\n'));
+    const version = contentSetVersion(wanted);
     callback(null, encodeSotwResponse({ typeUrl, nonce: '', version, resources: wanted, removed: [] }));
   }
 }

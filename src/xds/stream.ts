@@ -2,7 +2,7 @@
 // applies requests to the subscriptions, tells ACKs from NACKs, and decides what the stream is owed after a
 // request or a new snapshot. Framing and I/O live elsewhere; this module only decides.
 import { PUSH_ORDER, TYPE_URL, isTypeUrl, type Snapshot, type SnapshotDiff, type TypeUrl } from '../snapshot/types.js';
-import { contentVersion } from '../snapshot/encode.js';
+import { contentSetVersion } from '../snapshot/encode.js';
 import { Subscription, isFullStateType } from './subscription.js';
 import type { NackRecord, NodeInfo, StreamInfo, SyncStatus, TypeStreamInfo, XdsApi, XdsProtocol } from './types.js';
 import type { XdsRequest, XdsResponse } from './wire.js';
@@ -161,13 +161,14 @@ export class StreamEngine {
       if (!pending.has(typeUrl)) continue;
       const state = this.types.get(typeUrl);
       if (!state?.subscription.requested) continue;
-      const before = new Map(state.subscription.known);
+      const dependent = DEPENDENT_TYPE[typeUrl];
+      const dependentSub = dependent && this.types.get(dependent)?.subscription;
+      // What the client held before, to tell which clusters (listeners) changed: only needed with a dependent type.
+      const before = dependentSub?.requested ? new Map(state.subscription.known) : undefined;
       const response = this.protocol === 'sotw' ? this.sotwResponse(typeUrl, state, snapshot, force) : this.deltaResponse(typeUrl, state, snapshot);
       if (!response) continue;
       responses.push(response);
-      const dependent = DEPENDENT_TYPE[typeUrl];
-      const dependentSub = dependent && this.types.get(dependent)?.subscription;
-      if (dependent && dependentSub?.requested) {
+      if (dependent && dependentSub && before) {
         for (const resource of response.resources) {
           if (before.get(resource.name) !== resource.version && dependentSub.covers(resource.name)) dependentSub.forget(resource.name);
         }
@@ -196,7 +197,7 @@ export class StreamEngine {
     // An empty CDS/LDS response is meaningful (every resource is gone); an empty EDS/RDS one says nothing.
     if (resources.length === 0 && !isFullStateType(typeUrl)) return undefined;
     // The version describes everything the client holds after this response, whatever part of it was sent.
-    const version = contentVersion(content.map((r) => `${r.name}|${r.version}`).join('\n'));
+    const version = contentSetVersion(content);
     return this.track(state, { typeUrl, nonce: this.nextNonce(), version, resources, removed: [] }, true, content);
   }
 

@@ -51,11 +51,14 @@ export interface StreamInfo {
   types: ReadonlyMap<TypeUrl, TypeStreamInfo>;
 }
 
+/** Which stream an event is about: per-response events carry this, not a full StreamInfo built for each. */
+export type StreamRef = Pick<StreamInfo, 'id' | 'protocol' | 'api'>;
+
 /** Events the xDS server emits for metrics and logs. */
 export interface XdsServerEvents {
   streamOpened: [info: StreamInfo];
   streamClosed: [info: StreamInfo];
-  responseSent: [info: StreamInfo, typeUrl: TypeUrl, resourceCount: number, changeSeenAt: number | undefined];
-  ack: [info: StreamInfo, typeUrl: TypeUrl];
-  nack: [info: StreamInfo, typeUrl: TypeUrl, nack: NackRecord];
+  responseSent: [stream: StreamRef, typeUrl: TypeUrl, resourceCount: number, changeSeenAt: number | undefined];
+  ack: [stream: StreamRef, typeUrl: TypeUrl];
+  nack: [stream: StreamRef, typeUrl: TypeUrl, nack: NackRecord];
 }

@@ -153,12 +153,17 @@ function sotwEntry(resource: EncodedResource, response: XdsResponse): Uint8Array
   return protobuf.Writer.create().uint32(tag(1)).string(RESOURCE_WRAPPER_TYPE_URL).uint32(tag(2)).bytes(wrapper).finish();
 }
 
+/** The writer's bytes as a Buffer without copying them (gRPC writes Buffers). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** DiscoveryResponse {version_info = 1, resources = 2, type_url = 4, nonce = 5}. */
 export function encodeSotwResponse(response: XdsResponse): Buffer {
   const writer = protobuf.Writer.create().uint32(tag(1)).string(response.version);
   for (const resource of response.resources) writer.uint32(tag(2)).bytes(sotwEntry(resource, response));
   writer.uint32(tag(4)).string(response.typeUrl).uint32(tag(5)).string(response.nonce);
-  return Buffer.from(writer.finish());
+  return asBuffer(writer.finish());
 }
 
 /** DeltaDiscoveryResponse {system_version_info = 1, resources = 2, type_url = 4, nonce = 5, removed_resources = 6}. */
@@ -170,5 +175,5 @@ export function encodeDeltaResponse(response: XdsResponse): Buffer {
   }
   writer.uint32(tag(4)).string(response.typeUrl).uint32(tag(5)).string(response.nonce);
   for (const name of response.removed) writer.uint32(tag(6)).string(name);
-  return Buffer.from(writer.finish());
+  return asBuffer(writer.finish());
 }
