@@ -7,6 +7,7 @@ import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js'
 import { startSampleBackend, type SampleBackend, type SampleBackendKind } from '../demo/sample-backend.js';
 import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
 import { handleStopSignals } from './stop-signals.js';
+import { positiveInt } from './flags.js';
 
 interface SampleBackendFlags extends EtcdFlags {
   kind: SampleBackendKind;
@@ -44,12 +45,6 @@ function seconds(value: string): number {
   return n;
 }
 
-function wholeSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of seconds ≥ 1');
-  return n;
-}
-
 export function sampleBackendCommand(): Command {
   const command = new Command('sample-backend');
   return addEtcdOptions(command)
@@ -62,7 +57,7 @@ export function sampleBackendCommand(): Command {
     .addOption(new Option('--host <ip>', 'address to listen on (default 0.0.0.0, or :: for an IPv6 --address)').argParser(addressFlag))
     .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').env('XDS_PREFIX').default('/services/'))
     .addOption(new Option('--drain-seconds <s>', 'how long to stay listed as draining after SIGTERM before deregistering').default(5).argParser(seconds))
-    .addOption(new Option('--ttl <s>', 'lease TTL: how long the key outlives a crash').default(10).argParser(wholeSeconds))
+    .addOption(new Option('--ttl <s>', 'lease TTL: how long the key outlives a crash').default(10).argParser(positiveInt))
     .option('--zone <zone>', 'locality zone to register')
     .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(LOG_LEVELS))
     .action(async (flags: SampleBackendFlags) => {
