@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import { createEtcdClient, type EtcdConnection } from './registry/etcd-client.js';
 import { RegistryWatcher } from './registry/watcher.js';
 import { SnapshotPublisher } from './snapshot/publisher.js';
+import { TYPE_URL } from './snapshot/types.js';
 import { XdsServer } from './xds/server.js';
 
 export interface ControlPlaneOptions {
@@ -66,7 +67,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const watcher = new RegistryWatcher({ client, prefix: options.prefix, logger: logger.child({ component: 'registry' }) });
   const health = options.healthChecks === false
     ? undefined
-    : new HealthChecker({ logger: logger.child({ component: 'health' }), ...(options.healthConcurrency ? { concurrency: options.healthConcurrency } : {}) });
+    : new HealthChecker({ logger, ...(options.healthConcurrency ? { concurrency: options.healthConcurrency } : {}) });
   const publisher = new SnapshotPublisher({
     registry: () => watcher.view(),
     verdictOf: (key) => health?.verdict(key),
@@ -78,13 +79,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const xds = new XdsServer({ source: publisher, logger, ...(options.resourceTtlMs ? { resourceTtlMs: options.resourceTtlMs } : {}) });
 
   let ready = false;
-  watcher.on('change', ({ view, changeSeenAt }) => {
-    health?.update(view);
-    // Before the first full sync there is nothing consistent to publish.
-    if (ready) publisher.schedule(changeSeenAt);
+  watcher.on('change', ({ view, changedServices, changeSeenAt }) => {
+    health?.update(view, changedServices);
+    // The publisher holds changes until its first snapshot (built from the first full sync) is out.
+    publisher.markChanged(changedServices, changeSeenAt);
   });
   watcher.on('state', ({ state, previous, reason }) => logger.info({ state, previous, reason }, 'etcd watch state'));
-  health?.onChange(() => publisher.schedule());
+  health?.onChange((keys) => {
+    const services = new Set<string>();
+    for (const key of keys) {
+      const service = health.serviceOf(key);
+      if (service !== undefined) services.add(service);
+    }
+    publisher.markChanged(services);
+  });
 
   const adminState: AdminState = {
     registry: () => watcher.view(),
@@ -114,12 +122,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   // xDS listens only after the first full sync: answering a reconnecting Envoy from an empty registry would tell it
   // every cluster is gone.
   const xdsReady = watcher.ready().then(async () => {
-    health?.update(watcher.view());
-    publisher.publish();
+    await publisher.publishInitial();
     ready = true;
     const address = await xds.listen(options.xdsAddress, credentials);
     const snapshot = publisher.current();
-    logger.info({ address, tls: Boolean(options.xdsTls), mtls: Boolean(options.xdsTls?.clientCaFile), services: snapshot.resources.values().next().value?.size ?? 0, version: snapshot.version }, 'xDS server listening');
+    logger.info({ address, tls: Boolean(options.xdsTls), mtls: Boolean(options.xdsTls?.clientCaFile), services: snapshot.resources.get(TYPE_URL.cluster)?.size ?? 0, version: snapshot.version }, 'xDS server listening');
     return address;
   });
   xdsReady.catch(() => undefined);

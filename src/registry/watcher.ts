@@ -13,13 +13,9 @@ import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { DEFAULT_PAGE_SIZE, isResourceExhausted, listPrefix, PageTooLargeError } from './prefix-listing.js';
 import { RegistryStore } from './store.js';
-import type { RegistryView, WatchState } from './types.js';
+import type { RegistryChange, RegistryView, WatchState } from './types.js';
 
-export interface RegistryChange {
-  view: RegistryView;
-  /** Date.now() when the first etcd response behind this change arrived (for end-to-end latency metrics). */
-  changeSeenAt: number;
-}
+export type { RegistryChange } from './types.js';
 
 export interface WatchStateChange {
   state: WatchState;
@@ -62,6 +58,13 @@ type WatchOutcome =
   | { kind: 'lost'; error: unknown; connectedForMs: number }
   | { kind: 'cancelled'; reason: string; at: number; connectedForMs: number }
   | { kind: 'stopped' };
+
+/** A progress line every this many pages of a large listing. */
+const PROGRESS_EVERY_PAGES = 20;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /** A watch connected this long counts as healthy: the next failure retries at the initial delay again. */
 const HEALTHY_WATCH_MS = 5_000;
@@ -215,17 +218,25 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     }
   }
 
-  /** Lists the prefix and swaps it in; false (after logging) when etcd could not be read. */
+  /**
+   * Lists the prefix and swaps it in; false (after logging) when etcd could not be read. Each page is parsed as it
+   * arrives, then the loop yields, so a listing of 100,000 keys never holds the event loop for long.
+   */
   private async listAndReplace(changeSeenAt: number): Promise<boolean> {
+    const replacement = this.store.beginReplacement();
+    let pages = 0;
     try {
-      const listing = await listPrefix(this.client, this.prefix, this.pageSize, (keys) =>
-        this.logger.info({ keys }, 'listing the registry from etcd: more pages to read'),
-      );
+      const listing = await listPrefix(this.client, this.prefix, this.pageSize, async (kvs, keys) => {
+        this.store.addPage(replacement, kvs);
+        pages += 1;
+        if (pages % PROGRESS_EVERY_PAGES === 0) this.logger.info({ keys }, 'listing the registry from etcd: more pages to read');
+        await yieldToEventLoop();
+      });
       if (this.stopped) return false;
-      this.store.replaceAll(listing.kvs, listing.revision);
+      this.store.finishReplacement(replacement, listing.revision);
       this.lastRevision = listing.revision;
       this.consecutiveFailures = 0;
-      this.logger.info({ keys: listing.kvs.length, revision: listing.revision }, 'registry synced from etcd');
+      this.logger.info({ keys: listing.keys, revision: listing.revision }, 'registry synced from etcd');
       this.emitChange(changeSeenAt);
       if (!this.isReady) {
         this.isReady = true;
@@ -305,7 +316,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
 
   private emitChange(changeSeenAt: number): void {
     try {
-      this.emit('change', { view: this.store.view(), changeSeenAt });
+      this.emit('change', this.store.commit(changeSeenAt));
     } catch (err) {
       // A listener's bug must not break the watch (etcd3 would rethrow it outside any handler).
       this.logger.error({ err }, 'registry change listener threw');

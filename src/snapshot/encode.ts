@@ -16,9 +16,30 @@ export function contentVersion(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 }
 
-/** Version of a set of resources (a response's content): derived from their names and versions. */
-export function contentSetVersion(resources: readonly EncodedResource[]): string {
-  return contentVersion(resources.map((r) => `${r.name}|${r.version}`).join('\n'));
+const DIGEST_MASK = (1n << 64n) - 1n;
+
+/** 64 bits of sha256 over name and version: a resource's share of every set version. */
+export function resourceDigest(name: string, version: string): bigint {
+  return BigInt(`0x${createHash('sha256').update(name).update('\0').update(version).digest('hex').slice(0, 16)}`);
+}
+
+/** Adds (or with sign -1n removes) one digest to a set sum, modulo 2^64. */
+export function combineDigest(sum: bigint, digest: bigint, sign: 1n | -1n = 1n): bigint {
+  return (sum + sign * digest) & DIGEST_MASK;
+}
+
+export function setVersionOf(sum: bigint): string {
+  return sum.toString(16).padStart(16, '0');
+}
+
+/**
+ * Version of a set of resources (a response's content): the sum of their digests, so it does not depend on order
+ * and a snapshot can keep it per type from the changed resources alone.
+ */
+export function contentSetVersion(resources: Iterable<EncodedResource>): string {
+  let sum = 0n;
+  for (const resource of resources) sum = combineDigest(sum, resource.digest);
+  return setVersionOf(sum);
 }
 
 /**
@@ -28,11 +49,13 @@ export function contentSetVersion(resources: readonly EncodedResource[]): string
 export function encodeResource(typeUrl: TypeUrl, name: string, message: object): EncodedResource {
   const type = envoyType(typeUrl.slice(TYPE_URL_PREFIX.length));
   const body = type.encode(type.fromObject(message as Record<string, unknown>)).finish();
+  const version = contentVersion(body);
   let json: Record<string, unknown> | undefined;
   return {
     typeUrl,
     name,
-    version: contentVersion(body),
+    version,
+    digest: resourceDigest(name, version),
     body,
     // Only the debug API reads JSON: decode on first use rather than on every build.
     get json() {
