@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { draftOf, emptySortedMap, seal } from '../sorted-map.js';
 import { parseKey, parseRegistration } from './parse.js';
-import type { Instance, RegistryChange, RegistryView, RejectedEntry, ServiceInstances } from './types.js';
+import type { Instance, RegistrationFormat, RegistryChange, RegistryView, RejectedEntry, ServiceInstances } from './types.js';
 
 /** One key/value as read from etcd. */
 export interface StoredKeyValue {
@@ -19,9 +19,23 @@ export interface StoredKeyValue {
   modRevision: string;
 }
 
+/**
+ * Where last good values outlive this process (the control plane's state in etcd), so that a replica started after
+ * a key turned bad serves the same last good value as one that saw it happen.
+ */
+export interface LastGoodRecords {
+  /** The last good value recorded for a key that now holds a bad one, and the format it was written in. */
+  lastGood(key: string): { kv: StoredKeyValue; format: RegistrationFormat } | undefined;
+  /** A key that held `instance` received a bad value: record `instance` as its last good value. */
+  keepLastGood(key: string, instance: Instance): void;
+  /** The key holds a good value again, or is gone: its record is no longer needed. */
+  settled(key: string): void;
+}
+
 export interface RegistryStoreOptions {
   prefix: string;
   logger: Logger;
+  lastGood?: LastGoodRecords;
 }
 
 const PREVIEW_CHARS = 200;
@@ -70,6 +84,7 @@ export interface Replacement {
 export class RegistryStore {
   private readonly prefix: string;
   private readonly logger: Logger;
+  private readonly records: LastGoodRecords | undefined;
   private state: RegistryState = { instances: new Map(), rejected: new Map() };
   private revision = '0';
   private committed: RegistryView = EMPTY_VIEW;
@@ -83,6 +98,7 @@ export class RegistryStore {
   constructor(options: RegistryStoreOptions) {
     this.prefix = options.prefix;
     this.logger = options.logger;
+    this.records = options.lastGood;
   }
 
   /** Applies a put event. */
@@ -110,6 +126,7 @@ export class RegistryStore {
       this.dirtyRejections.add(key);
       changed = true;
     }
+    this.records?.settled(key);
     this.revision = maxRevision(this.revision, modRevision);
     return changed;
   }
@@ -192,8 +209,9 @@ export class RegistryStore {
    */
   private putInto(target: RegistryState, previous: RegistryState, kv: StoredKeyValue, live: boolean): void {
     const parsedKey = parseKey(this.prefix, kv.key);
-    const lastGood = parsedKey.ok ? previous.instances.get(parsedKey.service)?.get(parsedKey.instanceId) : undefined;
+    const known = parsedKey.ok ? previous.instances.get(parsedKey.service)?.get(parsedKey.instanceId) : undefined;
     const lastRejection = previous.rejected.get(kv.key);
+    let lastGood = known;
 
     if (lastGood && lastGood.modRevision === kv.modRevision && !lastRejection) {
       this.setInstance(target, lastGood); // same value as before (re-list): reuse, no parse
@@ -209,9 +227,13 @@ export class RegistryStore {
     if (result.ok) {
       this.setInstance(target, result.instance);
       if (target.rejected.delete(kv.key)) this.dirtyRejections.add(kv.key);
+      this.records?.settled(kv.key);
       if (live) this.noteEvent(lastGood ? 'updated' : 'registered', result.instance);
       return;
     }
+    // Not seen good by this process (it started after the key turned bad): another replica may have recorded it.
+    lastGood ??= this.recordedLastGood(kv.key);
+    if (lastGood) this.records?.keepLastGood(kv.key, lastGood);
     const rejection: RejectedEntry = Object.freeze({
       service: result.service ?? '',
       key: kv.key,
@@ -227,6 +249,13 @@ export class RegistryStore {
     );
     if (lastGood) this.setInstance(target, lastGood);
     this.setRejection(target, rejection);
+  }
+
+  private recordedLastGood(key: string): Instance | undefined {
+    const recorded = this.records?.lastGood(key);
+    if (!recorded) return undefined;
+    const parsed = parseRegistration({ prefix: this.prefix, ...recorded.kv });
+    return parsed.ok ? Object.freeze({ ...parsed.instance, format: recorded.format }) : undefined;
   }
 
   private setInstance(target: RegistryState, instance: Instance): void {

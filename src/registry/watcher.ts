@@ -12,10 +12,23 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { DEFAULT_PAGE_SIZE, isResourceExhausted, listPrefix, PageTooLargeError } from './prefix-listing.js';
-import { RegistryStore } from './store.js';
+import { RegistryStore, type Replacement, type StoredKeyValue } from './store.js';
 import type { RegistryChange, RegistryView, WatchState } from './types.js';
 
 export type { RegistryChange } from './types.js';
+
+/**
+ * What a watched prefix feeds: events one by one, or a full listing page by page swapped in at once; commit() turns
+ * what was applied since the last commit into one change event.
+ */
+export interface WatchedStore<Change extends { changeSeenAt: number }, Listing = Replacement> {
+  applyPut(key: string, value: Buffer | string, lease: string, modRevision: string): void;
+  applyDelete(key: string, modRevision: string): void;
+  beginReplacement(): Listing;
+  addPage(listing: Listing, kvs: readonly StoredKeyValue[]): void;
+  finishReplacement(listing: Listing, revision: string): void;
+  commit(changeSeenAt: number): Change;
+}
 
 export interface WatchStateChange {
   state: WatchState;
@@ -24,8 +37,10 @@ export interface WatchStateChange {
   reason?: string;
 }
 
-export interface RegistryWatcherEvents {
-  change: [RegistryChange];
+export interface PrefixWatcherEvents<Change> {
+  change: [Change];
+  /** etcd could not be read or watched (each failure; the watcher keeps retrying). */
+  failure: [unknown];
   state: [WatchStateChange];
 }
 
@@ -43,7 +58,7 @@ export interface RegistryWatcherStats {
   lastError?: string;
 }
 
-export interface RegistryWatcherOptions {
+export interface PrefixWatcherOptions {
   client: Etcd3;
   /** Key prefix, e.g. "/services/". */
   prefix: string;
@@ -84,14 +99,15 @@ function cancelReason(err: unknown, startRevision: string): string {
     : `etcd cancelled the watch from revision ${startRevision}: ${detail}`;
 }
 
-export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
+/** Keeps a store in step with one etcd prefix (the registry, the control plane's own state, configuration). */
+export class PrefixWatcher<Change extends { changeSeenAt: number }, Listing = Replacement> extends EventEmitter<PrefixWatcherEvents<Change>> {
   private readonly client: Etcd3;
   private readonly prefix: string;
   private readonly logger: Logger;
   private pageSize: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
-  private readonly store: RegistryStore;
+  protected readonly store: WatchedStore<Change, Listing>;
 
   private currentState: WatchState = 'starting';
   private started = false;
@@ -112,7 +128,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
   private runLoop: Promise<void> | undefined;
   private wakeFromSleep: (() => void) | undefined;
 
-  constructor(options: RegistryWatcherOptions) {
+  constructor(options: PrefixWatcherOptions, store: WatchedStore<Change, Listing>) {
     super();
     this.client = options.client;
     this.prefix = options.prefix;
@@ -121,7 +137,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     this.retryInitialMs = options.retry?.initialMs ?? 100;
     this.retryMaxMs = options.retry?.maxMs ?? 2_000;
     this.nextDelayMs = this.retryInitialMs;
-    this.store = new RegistryStore({ prefix: this.prefix, logger: this.logger });
+    this.store = store;
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -162,10 +178,6 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     return this.readyPromise;
   }
 
-  view(): RegistryView {
-    return this.store.view();
-  }
-
   state(): WatchState {
     return this.currentState;
   }
@@ -174,7 +186,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     return {
       state: this.currentState,
       ready: this.isReady,
-      revision: this.store.view().revision,
+      revision: this.lastRevision,
       ...this.counters,
       ...(this.lastError !== undefined && { lastError: this.lastError }),
     };
@@ -309,6 +321,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
 
   private noteFailure(err: unknown, message: string): void {
     this.lastError = errorMessage(err);
+    this.emit('failure', err);
     this.consecutiveFailures++;
     const level = this.consecutiveFailures === 1 ? 'warn' : 'debug';
     this.logger[level]({ err: this.lastError, prefix: this.prefix, revision: this.lastRevision }, message);
@@ -353,5 +366,20 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
       const timer = setTimeout(done, ms);
       this.wakeFromSleep = done;
     });
+  }
+}
+
+/** The registry's watcher: the service prefix into a RegistryStore. */
+export class RegistryWatcher extends PrefixWatcher<RegistryChange> {
+  private readonly registry: RegistryStore;
+
+  constructor(options: PrefixWatcherOptions & { store?: RegistryStore }) {
+    const store = options.store ?? new RegistryStore({ prefix: options.prefix, logger: options.logger });
+    super(options, store);
+    this.registry = store;
+  }
+
+  view(): RegistryView {
+    return this.registry.view();
   }
 }

@@ -56,8 +56,8 @@ export class SnapshotDraft {
    * `instances`: the service's instances now; an empty list keeps the service with an empty assignment (its grace
    * period), undefined removes all of its resources.
    */
-  set(service: string, instances: readonly Instance[] | undefined): void {
-    const built = instances === undefined ? undefined : this.builder.serviceResources(service, instances, this.verdictOf);
+  set(service: string, instances: readonly Instance[] | undefined, emptyCluster?: ClusterOptions): void {
+    const built = instances === undefined ? undefined : this.builder.serviceResources(service, instances, this.verdictOf, emptyCluster);
     if (!built) this.builder.drop(service);
     for (const typeUrl of PUSH_ORDER) this.put(typeUrl, service, built && resourceOf(built, typeUrl));
   }
@@ -155,15 +155,23 @@ export class SnapshotBuilder {
     this.sums.set(snapshot, sums);
   }
 
-  /** @internal the service's resources for these instances, re-encoding only what changed. */
-  serviceResources(service: string, instances: readonly Instance[], verdictOf: VerdictOf): ServiceResources {
+  /** The Cluster options a service was last built with. */
+  clusterOptionsOf(service: string): ClusterOptions | undefined {
+    return this.byService.get(service)?.clusterOptions;
+  }
+
+  /**
+   * @internal the service's resources for these instances, re-encoding only what changed. An empty service keeps
+   * the Cluster options it had (`emptyCluster` when this process never saw it live).
+   */
+  serviceResources(service: string, instances: readonly Instance[], verdictOf: VerdictOf, emptyCluster?: ClusterOptions): ServiceResources {
     const sorted = [...instances].sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
     const endpointPrint = endpointInputs(sorted, verdictOf);
     const cached = this.byService.get(service);
     if (cached?.endpointInputs === endpointPrint) return cached;
     // An emptied service keeps its Cluster as it was: re-deriving it from no instances would drop options (HTTP/2)
     // and make every wildcard-CDS client re-warm it twice around a restart.
-    const options = sorted.length === 0 && cached ? cached.clusterOptions : clusterOptions(sorted);
+    const options = sorted.length === 0 ? (emptyCluster ?? cached?.clusterOptions ?? clusterOptions(sorted)) : clusterOptions(sorted);
     const sameCluster = cached !== undefined && cached.clusterOptions.http2 === options.http2;
     const built: ServiceResources = {
       endpointInputs: endpointPrint,

@@ -8,8 +8,28 @@
 import type { Logger } from '../logger.js';
 import type { RegistryView } from '../registry/types.js';
 import { SnapshotBuilder, type SnapshotDraft } from './builder.js';
+import type { ClusterOptions } from './resources/cluster.js';
 import type { HealthVerdict } from './resources/endpoint.js';
 import { TYPE_URL, type Snapshot, type SnapshotDiff, type SnapshotSource } from './types.js';
+
+/** A service whose last instance left: since when, and the Cluster options it had then. */
+export interface EmptyServiceRecord {
+  since: number;
+  cluster: ClusterOptions;
+}
+
+/**
+ * Where grace periods outlive this process (the control plane's state in etcd), so that every replica and every
+ * restart keeps an emptied service for the same period with the same Cluster. Without it, they live in memory.
+ */
+export interface GraceRecords {
+  emptyRecord(service: string): EmptyServiceRecord | undefined;
+  emptyServices(): Iterable<string>;
+  /** Record that `service` is empty since `since` (the first record written stands). */
+  markEmpty(service: string, since: number, cluster: ClusterOptions): void;
+  /** The service has instances again, or its grace period ended. */
+  markGone(service: string): void;
+}
 
 export interface PublisherOptions {
   registry: () => RegistryView;
@@ -23,6 +43,7 @@ export interface PublisherOptions {
   serviceGcMs?: number;
   /** Services re-derived between yields to the event loop while building the first snapshot. */
   initialChunk?: number;
+  grace?: GraceRecords;
 }
 
 type SnapshotListener = (snapshot: Snapshot, diff: SnapshotDiff) => void;
@@ -45,10 +66,7 @@ export class SnapshotPublisher implements SnapshotSource {
   private readonly builtListeners = new Set<BuiltListener>();
   /** Services to re-derive at the next publish. */
   private readonly dirty = new Set<string>();
-  /**
-   * service → when it was first seen with no instance, in insertion order. Every service gets the same grace
-   * period, so the first entry is always the next to expire and the GC timer never scans the others.
-   */
+  /** service → since when it has had no instance (from the grace records when they hold it). */
   private readonly emptySince = new Map<string, number>();
   private snapshot: Snapshot;
   private immediate: NodeJS.Immediate | undefined;
@@ -94,7 +112,7 @@ export class SnapshotPublisher implements SnapshotSource {
   async publishInitial(): Promise<void> {
     const started = performance.now();
     const draft = this.builder.draft(this.snapshot, this.options.verdictOf);
-    const names = [...this.options.registry().services.keys()];
+    const names = [...new Set([...this.options.registry().services.keys(), ...(this.options.grace?.emptyServices() ?? [])])];
     for (let i = 0; i < names.length; i += this.initialChunk) {
       if (this.stopped) return;
       const view = this.options.registry();
@@ -174,25 +192,31 @@ export class SnapshotPublisher implements SnapshotSource {
   /** One service's next state: live, empty within its grace period, or removed. */
   private derive(draft: SnapshotDraft, view: RegistryView, service: string, now: number): void {
     this.stats.servicesRebuilt += 1;
+    const grace = this.options.grace;
     const instances = view.services.get(service);
     if (instances && instances.size > 0) {
       this.emptySince.delete(service);
+      grace?.markGone(service);
       draft.set(service, [...instances.values()]);
       return;
     }
+    const record = grace?.emptyRecord(service);
     const published = this.snapshot.resources.get(TYPE_URL.cluster)?.has(service) ?? false;
-    if (!published) {
+    if (!published && !record) {
       this.emptySince.delete(service);
       return;
     }
-    const since = this.emptySince.get(service) ?? now;
-    if (!this.emptySince.has(service)) this.emptySince.set(service, since);
-    if (now - since < this.serviceGcMs) {
-      draft.set(service, []);
-    } else {
+    const since = record?.since ?? this.emptySince.get(service) ?? now;
+    if (now - since >= this.serviceGcMs) {
       this.emptySince.delete(service);
+      grace?.markGone(service);
       draft.set(service, undefined);
+      return;
     }
+    this.emptySince.set(service, since);
+    const cluster = record?.cluster ?? this.builder.clusterOptionsOf(service) ?? { http2: false };
+    if (!record) grace?.markEmpty(service, since, cluster);
+    draft.set(service, [], cluster);
   }
 
   private commit(draft: SnapshotDraft, changeSeenAt: number | undefined, changedServices: number, started: number): void {
@@ -208,10 +232,11 @@ export class SnapshotPublisher implements SnapshotSource {
     for (const listener of this.listeners) listener(snapshot, diff);
   }
 
-  /** One timer for the earliest grace period to end (the first entry of emptySince). */
+  /** One timer for the earliest grace period to end; only emptied services are looked at, never the fleet. */
   private armGc(): void {
-    const first = this.emptySince.values().next();
-    const at = first.done ? undefined : first.value + this.serviceGcMs;
+    let earliest: number | undefined;
+    for (const since of this.emptySince.values()) if (earliest === undefined || since < earliest) earliest = since;
+    const at = earliest === undefined ? undefined : earliest + this.serviceGcMs;
     if (at === this.gcAt || this.stopped) return;
     clearTimeout(this.gcTimer);
     this.gcTimer = undefined;
@@ -220,11 +245,7 @@ export class SnapshotPublisher implements SnapshotSource {
     this.gcTimer = setTimeout(() => {
       this.gcTimer = this.gcAt = undefined;
       const now = Date.now();
-      const expired: string[] = [];
-      for (const [service, since] of this.emptySince) {
-        if (now - since < this.serviceGcMs) break;
-        expired.push(service);
-      }
+      const expired = [...this.emptySince].filter(([, since]) => now - since >= this.serviceGcMs).map(([service]) => service);
       // The publish that removes them re-arms the timer for the next one.
       if (expired.length > 0) this.markChanged(expired);
       else this.armGc();
