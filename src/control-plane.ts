@@ -125,7 +125,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ready: () => ready,
     watch: () => {
       const stats = watcher.stats();
-      return { state: stats.state, reconnects: stats.reconnects, resyncs: stats.resyncs };
+      return {
+        state: stats.state,
+        reconnects: stats.reconnects,
+        resyncs: stats.resyncs,
+        ...(stats.lastError !== undefined && stats.state !== 'watching' ? { lastError: stats.lastError } : {}),
+        ...(stats.failingSince !== undefined ? { failingSince: stats.failingSince } : {}),
+      };
     },
   };
   const metrics = createAdminMetrics(

@@ -56,6 +56,8 @@ export interface RegistryWatcherStats {
   /** etcd events applied since start. */
   eventsApplied: number;
   lastError?: string;
+  /** When etcd last stopped answering (ISO time), while it still does not. */
+  failingSince?: string;
 }
 
 export interface PrefixWatcherOptions {
@@ -73,6 +75,9 @@ type WatchOutcome =
   | { kind: 'lost'; error: unknown; connectedForMs: number }
   | { kind: 'cancelled'; reason: string; at: number; connectedForMs: number }
   | { kind: 'stopped' };
+
+/** While etcd stays unreachable, the cause is logged again at this interval. */
+const REPEAT_WARNING_MS = 30_000;
 
 /** A progress line every this many pages of a large listing. */
 const PROGRESS_EVERY_PAGES = 20;
@@ -124,6 +129,8 @@ export class PrefixWatcher<Change extends { changeSeenAt: number }, Listing = Re
   private lastError: string | undefined;
   /** Failures since etcd last answered: the first of a series is logged as a warning, the rest at debug. */
   private consecutiveFailures = 0;
+  private failingSince: number | undefined;
+  private lastWarnAt = 0;
   private cancelCurrentWatch: (() => Promise<void>) | undefined;
   private runLoop: Promise<void> | undefined;
   private wakeFromSleep: (() => void) | undefined;
@@ -189,6 +196,7 @@ export class PrefixWatcher<Change extends { changeSeenAt: number }, Listing = Re
       revision: this.lastRevision,
       ...this.counters,
       ...(this.lastError !== undefined && { lastError: this.lastError }),
+      ...(this.failingSince !== undefined && { failingSince: new Date(this.failingSince).toISOString() }),
     };
   }
 
@@ -247,7 +255,7 @@ export class PrefixWatcher<Change extends { changeSeenAt: number }, Listing = Re
       if (this.stopped) return false;
       this.store.finishReplacement(replacement, listing.revision);
       this.lastRevision = listing.revision;
-      this.consecutiveFailures = 0;
+      this.recovered();
       this.logger.info({ keys: listing.keys, revision: listing.revision }, 'registry synced from etcd');
       this.emitChange(changeSeenAt);
       if (!this.isReady) {
@@ -278,7 +286,7 @@ export class PrefixWatcher<Change extends { changeSeenAt: number }, Listing = Re
         if (settled) return;
         connectedAt = Date.now();
         this.lastError = undefined;
-        this.consecutiveFailures = 0;
+        this.recovered();
         this.setState('watching');
       });
       watcher.on('data', (response: IWatchResponse) => {
@@ -323,8 +331,21 @@ export class PrefixWatcher<Change extends { changeSeenAt: number }, Listing = Re
     this.lastError = errorMessage(err);
     this.emit('failure', err);
     this.consecutiveFailures++;
-    const level = this.consecutiveFailures === 1 ? 'warn' : 'debug';
-    this.logger[level]({ err: this.lastError, prefix: this.prefix, revision: this.lastRevision }, message);
+    const now = Date.now();
+    this.failingSince ??= now;
+    // The first failure of a series is a warning, and so is one every REPEAT_WARNING_MS while it lasts; the rest debug.
+    const warn = this.consecutiveFailures === 1 || now - this.lastWarnAt >= REPEAT_WARNING_MS;
+    if (warn) this.lastWarnAt = now;
+    const failingForS = Math.round((now - this.failingSince) / 1000);
+    this.logger[warn ? 'warn' : 'debug']({ err: this.lastError, prefix: this.prefix, revision: this.lastRevision, failingForS }, message);
+  }
+
+  private recovered(): void {
+    if (this.failingSince !== undefined) {
+      this.logger.info({ prefix: this.prefix, failedForS: Math.round((Date.now() - this.failingSince) / 1000) }, 'etcd answers again');
+    }
+    this.consecutiveFailures = 0;
+    this.failingSince = undefined;
   }
 
   private emitChange(changeSeenAt: number): void {
