@@ -16,7 +16,7 @@ import {
   scalarRuleViolations,
   type Rules,
 } from './validate-rules.js';
-import type { EnvoyTypeLookup } from './protos.js';
+import type { EnvoyTypeLookup } from '../protos/envoy-protos.js';
 import { describeValue, parseDuration, parseScalar, parseTimestamp, type ScalarValue } from './validate-scalars.js';
 
 export type PathSegment = string | number;

@@ -3,7 +3,7 @@
 // unknown types, and the protoc-gen-validate rules — reported with the path of each offending value.
 import protobuf from 'protobufjs';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { envoyRoot, findEnvoyType } from './protos.js';
+import { envoyRoot, findEnvoyType } from '../protos/envoy-protos.js';
 import { MessageWalker, type PathSegment } from './validate-walk.js';
 
 export interface ValidationError {

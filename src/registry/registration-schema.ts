@@ -3,11 +3,9 @@
 // object is walked with the message's reflection instead: every key must name a field (by its JSON name or its
 // proto name, as proto3 JSON allows), and every value must have the field's JSON form. The result is keyed by
 // proto field name; semantic rules (ranges, allowed strings) come after, in registration-rules.ts.
-import path from 'node:path';
 import protobuf from 'protobufjs';
-import { PROJECT_PROTO_DIR } from '../envoy/protos.js';
+import { projectType } from '../protos/project-protos.js';
 
-export const REGISTRATION_PROTO_FILE = path.join(PROJECT_PROTO_DIR, 'etcdxds/v1/registration.proto');
 export const REGISTRATION_TYPE_NAME = 'etcdxds.v1.Registration';
 
 /** A message read from JSON: proto field name → value (nested messages as ProtoFields, maps as records). */
@@ -22,10 +20,7 @@ let cachedType: protobuf.Type | undefined;
 
 /** The Registration message type, loaded once from proto/ (the same file users generate writers from). */
 export function registrationType(): protobuf.Type {
-  if (cachedType) return cachedType;
-  const root = new protobuf.Root().loadSync(REGISTRATION_PROTO_FILE, { keepCase: true });
-  root.resolveAll();
-  cachedType = root.lookupType(REGISTRATION_TYPE_NAME);
+  cachedType ??= projectType(REGISTRATION_TYPE_NAME);
   return cachedType;
 }
 

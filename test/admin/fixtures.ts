@@ -1,7 +1,7 @@
 // A realistic control-plane state for the admin tests: a registry view with good and rejected entries, a snapshot
 // of real Envoy messages encoded with protobufjs, connected streams in each sync status, and probe states.
 import { createHash } from 'node:crypto';
-import { envoyType } from '../../src/envoy/protos.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
 import type { AdminState, ProbeStateView, WatchStatus } from '../../src/admin/state.js';
 import type { Instance, RegistryView, RejectedEntry } from '../../src/registry/types.js';
 import { TYPE_URL, type EncodedResource, type Snapshot, type TypeUrl } from '../../src/snapshot/types.js';
