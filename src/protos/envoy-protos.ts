@@ -9,6 +9,7 @@ import protobuf from 'protobufjs';
 // Importing proto-loader registers google/protobuf/descriptor.proto (and api, type, source_context) among
 // protobufjs's bundled files: Envoy's option annotations import descriptor.proto.
 import '@grpc/proto-loader';
+import type { TypeLookup } from './proto3-json-walk.js';
 
 const require = createRequire(import.meta.url);
 const xdsPackageDir = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
@@ -83,7 +84,7 @@ export function envoyType(fullName: string): protobuf.Type {
 }
 
 /** A message type, or why no shipped .proto defines it. */
-export type EnvoyTypeLookup = { type: protobuf.Type } | { missing: string };
+export type EnvoyTypeLookup = TypeLookup;
 
 // Package names are lower_snake segments (envoy.extensions.filters.network.tcp_proxy.v3); the message name that
 // follows starts with a capital. Restricting segments to this shape also keeps the directory inside the include dirs.
