@@ -1,6 +1,6 @@
 // Encoding a resource once: protobuf bytes, a version derived from those bytes, and proto3 JSON for the debug API.
 import { createHash } from 'node:crypto';
-import { envoyType } from '../envoy/protos.js';
+import { envoyType } from '../protos/envoy-protos.js';
 import type { EncodedResource, TypeUrl } from './types.js';
 
 const TYPE_URL_PREFIX = 'type.googleapis.com/';

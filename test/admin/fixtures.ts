@@ -2,7 +2,7 @@
 // of real Envoy messages encoded with protobufjs, connected streams in each sync status, and probe states.
 import { contentSetVersion, resourceDigest } from '../../src/snapshot/encode.js';
 import { createHash } from 'node:crypto';
-import { envoyType } from '../../src/envoy/protos.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
 import type { AdminState, ProbeStateView, WatchStatus } from '../../src/admin/state.js';
 import type { Instance, RegistryView, RejectedEntry } from '../../src/registry/types.js';
 import { TYPE_URL, type EncodedResource, type Snapshot, type TypeUrl } from '../../src/snapshot/types.js';
