@@ -6,7 +6,7 @@ import type { Instance } from '../registry/types.js';
 import { draftOf, emptySortedMap, seal, type SortedMapDraft } from '../sorted-map.js';
 import { combineDigest, encodeResource, setVersionOf } from './encode.js';
 import { cluster, clusterOptions, type ClusterOptions } from './resources/cluster.js';
-import { clusterLoadAssignment, effectiveHealth, type HealthVerdict } from './resources/endpoint.js';
+import { clusterLoadAssignment, effectiveHealth, type EnvoyHealthStatus, type HealthVerdict } from './resources/endpoint.js';
 import { apiListener } from './resources/listener.js';
 import { routeConfiguration } from './resources/route.js';
 import { PUSH_ORDER, TYPE_URL, type EncodedResource, type ResourceMap, type Snapshot, type SnapshotDiff, type TypeUrl } from './types.js';
@@ -16,21 +16,29 @@ export type VerdictOf = (key: string) => HealthVerdict | undefined;
 /** Resources re-encoded so far, per type (tests and metrics read it to prove a change cost only itself). */
 export type EncodeCounts = Record<TypeUrl, number>;
 
+/**
+ * What the assignment was built from: the instances (the registry hands out the same Instance object while a key's
+ * value is unchanged) and the health Envoy sees for each. Compared by identity, so checking costs no encoding.
+ */
+interface EndpointInputs {
+  instances: readonly Instance[];
+  health: readonly EnvoyHealthStatus[];
+}
+
+function sameInputs(a: EndpointInputs | undefined, b: EndpointInputs): boolean {
+  if (!a || a.instances.length !== b.instances.length) return false;
+  for (let i = 0; i < b.instances.length; i++) if (a.instances[i] !== b.instances[i] || a.health[i] !== b.health[i]) return false;
+  return true;
+}
+
 interface ServiceResources {
-  /** Everything in the instances that reaches the assignment, plus the health Envoy will see. */
-  endpointInputs: string;
+  endpointInputs: EndpointInputs;
   /** What the Cluster is derived from; kept while the service is empty, so the Cluster does not change then. */
   clusterOptions: ClusterOptions;
   endpoint: EncodedResource;
   cluster: EncodedResource;
   listener: EncodedResource;
   route: EncodedResource;
-}
-
-function endpointInputs(instances: readonly Instance[], verdictOf: VerdictOf): string {
-  return JSON.stringify(
-    instances.map((i) => [i.instanceId, i.address, i.port, i.weight, i.priority, i.locality, i.metadata, effectiveHealth(i, verdictOf(i.key))]),
-  );
 }
 
 export interface SnapshotBuild {
@@ -166,15 +174,15 @@ export class SnapshotBuilder {
    */
   serviceResources(service: string, instances: readonly Instance[], verdictOf: VerdictOf, emptyCluster?: ClusterOptions): ServiceResources {
     const sorted = [...instances].sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
-    const endpointPrint = endpointInputs(sorted, verdictOf);
+    const inputs: EndpointInputs = { instances: sorted, health: sorted.map((i) => effectiveHealth(i, verdictOf(i.key))) };
     const cached = this.byService.get(service);
-    if (cached?.endpointInputs === endpointPrint) return cached;
+    if (sameInputs(cached?.endpointInputs, inputs)) return cached!;
     // An emptied service keeps its Cluster as it was: re-deriving it from no instances would drop options (HTTP/2)
     // and make every wildcard-CDS client re-warm it twice around a restart.
     const options = sorted.length === 0 ? (emptyCluster ?? cached?.clusterOptions ?? clusterOptions(sorted)) : clusterOptions(sorted);
     const sameCluster = cached !== undefined && cached.clusterOptions.http2 === options.http2;
     const built: ServiceResources = {
-      endpointInputs: endpointPrint,
+      endpointInputs: inputs,
       clusterOptions: options,
       endpoint: this.encode(TYPE_URL.endpoint, service, clusterLoadAssignment(service, sorted, verdictOf)),
       cluster: sameCluster ? cached.cluster : this.encode(TYPE_URL.cluster, service, cluster(service, options)),

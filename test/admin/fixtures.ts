@@ -19,7 +19,7 @@ function encode(typeUrl: TypeUrl, name: string, message: Record<string, unknown>
   const body = type.encode(decoded).finish();
   const json = type.toObject(decoded, { enums: String, longs: String, defaults: false, json: true });
   const version = createHash('sha256').update(body).digest('hex').slice(0, 16);
-  return { typeUrl, name, version, digest: resourceDigest(name, version), body, json };
+  return { typeUrl, name, version, digest: resourceDigest(version), body, json };
 }
 
 function packAny(fullName: string, message: Record<string, unknown>): { type_url: string; value: Uint8Array } {
