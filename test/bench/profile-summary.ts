@@ -13,7 +13,7 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-export function summarizeProfile(file: string, top = 15): string {
+export function summarizeProfile(file: string, top = 15): { file: string; busyUs: number; text: string } {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const frameOf = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const selfUs = new Map<string, number>();
@@ -36,5 +36,6 @@ export function summarizeProfile(file: string, top = 15): string {
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([name, us]) => `  ${(us / 1000).toFixed(0).padStart(8)} ms  ${((us / Math.max(1, totalUs)) * 100).toFixed(1).padStart(5)}%  ${name}`);
-  return [`  busy ${(totalUs / 1e6).toFixed(1)} s, idle ${(idleUs / 1e6).toFixed(1)} s; self time:`, ...lines].join('\n');
+  const text = [`  busy ${(totalUs / 1e6).toFixed(1)} s, idle ${(idleUs / 1e6).toFixed(1)} s; self time:`, ...lines].join('\n');
+  return { file: path.basename(file), busyUs: totalUs, text };
 }

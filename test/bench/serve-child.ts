@@ -28,8 +28,10 @@ export function spawnNode(label: string, entry: string, args: string[], options:
   for (const name of ['ETCD_ENDPOINTS', 'XDS_PREFIX', 'LOG_LEVEL', 'XDS_ADDRESS', 'ADMIN_ADDRESS', 'NODE_OPTIONS']) delete env[name];
   const nodeFlags: string[] = [];
   if (options.profile && profiling) {
-    mkdirSync(PROFILE_DIR, { recursive: true });
-    nodeFlags.push('--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${label}-${Date.now()}.cpuprofile`);
+    // One directory per child: node writes one profile per thread (tsx's loader runs on a worker of its own).
+    const dir = path.join(PROFILE_DIR, `${label}-${Date.now()}`);
+    mkdirSync(dir, { recursive: true });
+    nodeFlags.push('--cpu-prof', '--cpu-prof-dir', dir);
   }
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', entry, ...args], {
     cwd: REPO_ROOT,
