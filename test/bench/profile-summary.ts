@@ -28,7 +28,9 @@ export function summarizeProfile(file: string, top = 15): { file: string; busyUs
       return;
     }
     totalUs += delta;
-    const where = frame.url ? `${path.relative(process.cwd(), frame.url.replace(/^file:\/\//, ''))}:${frame.lineNumber + 1}` : '';
+    // Line numbers of tsx-transpiled files point into the generated code: keep them for plain JS only.
+    const file = frame.url ? path.relative(process.cwd(), frame.url.replace(/^file:\/\//, '')) : '';
+    const where = file && (file.endsWith('.ts') ? file : `${file}:${frame.lineNumber + 1}`);
     const key = `${frame.functionName || '(anonymous)'} ${where}`.trim();
     selfUs.set(key, (selfUs.get(key) ?? 0) + delta);
   });

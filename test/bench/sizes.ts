@@ -7,7 +7,7 @@ export interface Sizes {
   cold: { empty: number; full: number; floor: number };
   watchRounds: number;
   fan: { streams: number; connections: number; smallRounds: number; largeEndpoints: number; largeRounds: number };
-  churn: { seconds: number; rate: number; streams: number; servicesPerStream: number; connections: number };
+  churn: { seconds: number; rate: number; streams: number; servicesPerStream: number; connections: number; drainSeconds: number };
   idle: { streams: number; connections: number };
   adminRepeats: number;
 }
@@ -19,7 +19,7 @@ export const FULL: Sizes = {
   cold: { empty: 2, full: 2, floor: 3 },
   watchRounds: 100,
   fan: { streams: 1_000, connections: 20, smallRounds: 20, largeEndpoints: 10_000, largeRounds: 5 },
-  churn: { seconds: 60, rate: 900, streams: 1_000, servicesPerStream: 10, connections: 20 },
+  churn: { seconds: 60, rate: 900, streams: 1_000, servicesPerStream: 10, connections: 20, drainSeconds: 10 },
   idle: { streams: 5_000, connections: 20 },
   adminRepeats: 3,
 };
@@ -31,7 +31,7 @@ export const QUICK: Sizes = {
   cold: { empty: 1, full: 1, floor: 2 },
   watchRounds: 30,
   fan: { streams: 200, connections: 10, smallRounds: 8, largeEndpoints: 2_000, largeRounds: 3 },
-  churn: { seconds: 10, rate: 300, streams: 100, servicesPerStream: 10, connections: 10 },
+  churn: { seconds: 10, rate: 300, streams: 100, servicesPerStream: 10, connections: 10, drainSeconds: 5 },
   idle: { streams: 1_000, connections: 10 },
   adminRepeats: 2,
 };

@@ -5,7 +5,7 @@ import type { Etcd3 } from 'etcd3';
 import { AdsFleet, assignmentName, decodeAssignment } from '../ads-fleet.js';
 import { instanceKey, registration, serviceName } from '../fleet.js';
 import { progress, sleep, waitFor } from '../lifecycle.js';
-import { percentile, slope } from '../measure.js';
+import { childPidsNamed, cpuMs, percentile, slope } from '../measure.js';
 import type { ServeChild } from '../serve-child.js';
 
 export interface ChurnOptions {
@@ -17,6 +17,8 @@ export interface ChurnOptions {
   seconds: number;
   /** Changes per second. */
   rate: number;
+  /** How long to wait after the churn for the last deliveries. */
+  drainSeconds: number;
 }
 
 export interface ChurnResult extends ChurnOptions {
@@ -28,6 +30,9 @@ export interface ChurnResult extends ChurnOptions {
   p50: number;
   p99: number;
   cores: number;
+  /** What else used the 2 cores meanwhile: etcd (when the bench spawned it) and the bench's own clients. */
+  etcdCores: number | undefined;
+  benchCores: number;
   rssStart: number;
   rssEnd: number;
   /** RSS slope after the warm-up fifth, bytes per minute. */
@@ -81,8 +86,12 @@ export async function measureChurn(serve: ServeChild, client: Etcd3, prefix: str
     let issued = 0;
     let skipped = 0;
     let inFlight = 0;
+    const keysInFlight = new Set<string>();
     let putError: Error | undefined;
     const samples: ChurnResult['samples'] = [];
+    const etcdPid = childPidsNamed('etcd')[0];
+    const etcdFrom = etcdPid === undefined ? 0 : cpuMs(etcdPid);
+    const benchFrom = process.cpuUsage();
     const cpuFrom = serve.cpuMs();
     const started = performance.now();
     const sample = () =>
@@ -97,9 +106,17 @@ export async function measureChurn(serve: ServeChild, client: Etcd3, prefix: str
           skipped += 1;
           continue;
         }
+        // One put per key at a time: concurrent puts of one key may commit in either order, and a delivery could
+        // then never match the later sequence number.
+        let s = 0;
+        let i = 0;
+        do {
+          s = Math.floor(Math.random() * services);
+          i = Math.floor(Math.random() * perService);
+        } while (keysInFlight.has(`${s}/${i}`));
+        const keyInFlight = `${s}/${i}`;
+        keysInFlight.add(keyInFlight);
         seq += 1;
-        const s = Math.floor(Math.random() * services);
-        const i = Math.floor(Math.random() * perService);
         const at = performance.now();
         for (const k of followers.get(s) ?? []) {
           const key = `${s}/${i}`;
@@ -114,7 +131,10 @@ export async function measureChurn(serve: ServeChild, client: Etcd3, prefix: str
           .put(instanceKey(prefix, serviceName(s), i))
           .value(registration(s, i, { metadata: { seq: String(seq) } }))
           .then(
-            () => (inFlight -= 1),
+            () => {
+              inFlight -= 1;
+              keysInFlight.delete(keyInFlight);
+            },
             (err: Error) => (putError = err),
           );
       }
@@ -126,9 +146,11 @@ export async function measureChurn(serve: ServeChild, client: Etcd3, prefix: str
       await sleep(10);
     }
     const wallMs = performance.now() - started;
-    const cpuMs = serve.cpuMs() - cpuFrom;
+    const serverMs = serve.cpuMs() - cpuFrom;
+    const etcdCores = etcdPid === undefined ? undefined : (cpuMs(etcdPid) - etcdFrom) / wallMs;
+    const bench = process.cpuUsage(benchFrom);
     sample();
-    await waitFor('every churn change to be delivered', 10_000, () => (backlog === 0 ? true : undefined), 20).catch(() => undefined);
+    await waitFor('every churn change to be delivered', options.drainSeconds * 1_000, () => (backlog === 0 ? true : undefined), 20).catch(() => undefined);
     const undelivered = backlog;
     const all = [...latencies, ...new Array<number>(undelivered).fill(Number.POSITIVE_INFINITY)];
 
@@ -143,7 +165,9 @@ export async function measureChurn(serve: ServeChild, client: Etcd3, prefix: str
       undelivered,
       p50: percentile(all, 50),
       p99: percentile(all, 99),
-      cores: cpuMs / wallMs,
+      cores: serverMs / wallMs,
+      etcdCores,
+      benchCores: (bench.user + bench.system) / 1_000 / wallMs,
       rssStart: steady[0]?.rss ?? samples[0]!.rss,
       rssEnd: samples[samples.length - 1]!.rss,
       rssSlopePerMinute: slope(steady.map((s) => [s.second / 60, s.rss] as const)),

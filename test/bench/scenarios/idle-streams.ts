@@ -28,15 +28,15 @@ async function steadyRss(node: ChildNode): Promise<number> {
 
 /** RSS before and after `streams` idle streams, each following one of `services`. */
 async function rssOfStreams(node: ChildNode, address: string, services: string[], streams: number, connections: number, onFirst?: (fleet: AdsFleet) => void) {
-  await sleep(1_000);
+  await sleep(500);
   const before = await steadyRss(node);
   const fleet = new AdsFleet(address, connections);
   try {
     for (let k = 0; k < streams; k++) fleet.open([services[k % services.length]!]);
     fleet.streams[0]!.keepLast = true;
     await fleet.allAnswered(1, 120_000, `${streams} idle streams to receive their first response`);
-    // Every stream has ACKed once the server read the ACK; give both servers the same time to settle.
-    await sleep(2_000);
+    // Give both servers the same time to read the ACKs and settle.
+    await sleep(1_000);
     const after = await steadyRss(node);
     onFirst?.(fleet);
     return { before, after };
@@ -45,10 +45,10 @@ async function rssOfStreams(node: ChildNode, address: string, services: string[]
   }
 }
 
-export async function measureIdleStreams(serve: ChildNode, xdsAddress: string, startBare: () => Promise<BareServer>, services: string[], streams: number, connections: number): Promise<IdleStreams> {
+/** `bare` must be fresh (no stream has used it yet) for its RSS to compare; it is stopped afterwards. */
+export async function measureIdleStreams(serve: ChildNode, xdsAddress: string, bare: BareServer, services: string[], streams: number, connections: number): Promise<IdleStreams> {
   let captured: Buffer | undefined;
   const product = await rssOfStreams(serve, xdsAddress, services, streams, connections, (fleet) => (captured = fleet.streams[0]!.lastBytes));
-  const bare = await startBare();
   try {
     await bare.load(captured!);
     const floor = await rssOfStreams(bare, bare.address, services, streams, connections);
