@@ -5,7 +5,7 @@
 // It exits when stdin closes, so it never outlives the bench.
 import * as grpc from '@grpc/grpc-js';
 import { createInterface } from 'node:readline';
-import { discoveryPackageDefinition } from '../../src/envoy/protos.js';
+import { discoveryPackageDefinition } from '../../src/protos/grpc-services.js';
 
 const ADS = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 const definition = discoveryPackageDefinition()[ADS] as grpc.ServiceDefinition;
