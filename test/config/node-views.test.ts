@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigStore } from '../../src/config/store.js';
 import type { ConfigView } from '../../src/config/types.js';
+import { viewAffectedBy } from '../../src/views/affected.js';
 import { nodeView, type NodeFacts } from '../../src/views/node-view.js';
 import { toProto3Json } from '../../src/views/proto3-json.js';
 import { resourcesFor, type ViewResources } from '../../src/views/view-resources.js';
@@ -208,5 +209,22 @@ describe('a proxyless gRPC view', () => {
       ],
     });
     expect(endpointAddresses(out, 'greeter~version=v2')).toEqual(['10.0.0.3']);
+  });
+});
+
+describe('which views a change reaches', () => {
+  it('a service policy reaches proxyless views, unscoped Envoys, Envoys that depend on it and gateways routing to it', async () => {
+    const view = config({ 'gateways/front': FRONT_GATEWAY, 'gateways/plain': { match: { nodeCluster: 'p' }, virtualHosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, service: 'billing' }] }] } });
+    const greeter = { kind: 'ServicePolicy', name: 'greeter' } as const;
+    expect(viewAffectedBy({ client: 'grpc', port: 0 }, greeter, view)).toBe(true);
+    expect(viewAffectedBy({ client: 'envoy', port: 10000 }, greeter, view)).toBe(true);
+    expect(viewAffectedBy({ client: 'envoy', port: 10000, dependsOn: ['greeter'] }, greeter, view)).toBe(true);
+    expect(viewAffectedBy({ client: 'envoy', port: 10000, dependsOn: ['billing'] }, greeter, view)).toBe(false);
+    expect(viewAffectedBy({ client: 'envoy', port: 10000, dependsOn: [], gateway: 'front' }, greeter, view)).toBe(true);
+    expect(viewAffectedBy({ client: 'envoy', port: 10000, gateway: 'plain' }, greeter, view)).toBe(false);
+    const gateway = { kind: 'Gateway', name: 'plain' } as const;
+    expect(viewAffectedBy({ client: 'envoy', port: 10000, gateway: 'plain' }, gateway, view)).toBe(true);
+    expect(viewAffectedBy({ client: 'envoy', port: 10000, gateway: 'front' }, gateway, view)).toBe(false);
+    expect(viewAffectedBy({ client: 'grpc', port: 0 }, gateway, view)).toBe(false);
   });
 });
