@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigStore } from '../../src/config/store.js';
 import type { ConfigView } from '../../src/config/types.js';
+import { discoveryPackageDefinition, envoyType } from '../../src/envoy/protos.js';
 import { viewAffectedBy } from '../../src/views/affected.js';
+import { plainNodeMetadata } from '../../src/views/node-metadata.js';
 import { nodeView, type NodeFacts } from '../../src/views/node-view.js';
 import { toProto3Json } from '../../src/views/proto3-json.js';
 import { resourcesFor, type ViewResources } from '../../src/views/view-resources.js';
@@ -226,5 +228,24 @@ describe('which views a change reaches', () => {
     expect(viewAffectedBy({ client: 'envoy', port: 10000, gateway: 'plain' }, gateway, view)).toBe(true);
     expect(viewAffectedBy({ client: 'envoy', port: 10000, gateway: 'front' }, gateway, view)).toBe(false);
     expect(viewAffectedBy({ client: 'grpc', port: 0 }, gateway, view)).toBe(false);
+  });
+});
+
+describe('node metadata as the xDS server decodes it', () => {
+  it('reads the Struct of a real DiscoveryRequest into the plain values nodeView takes, bounded', () => {
+    const requestType = envoyType('envoy.service.discovery.v3.DiscoveryRequest');
+    const fields = {
+      'etcd-xds.depends-on': { listValue: { values: [{ stringValue: 'greeter' }, { numberValue: 3 }, { stringValue: 'billing' }] } },
+      'etcd-xds.listener-port': { numberValue: 15001 },
+      role: { stringValue: 'edge' },
+      nested: { structValue: { fields: { a: { stringValue: 'b' } } } },
+      huge: { stringValue: 'x'.repeat(5000) },
+    };
+    const bytes = requestType.encode(requestType.fromObject({ node: { id: 'n', user_agent_name: 'envoy', metadata: { fields } } })).finish();
+    const method = (discoveryPackageDefinition()['envoy.service.discovery.v3.AggregatedDiscoveryService'] as unknown as Record<string, { requestDeserialize(b: Buffer): { node: { metadata: unknown } } }>)['StreamAggregatedResources']!;
+    const metadata = plainNodeMetadata(method.requestDeserialize(Buffer.from(bytes)).node.metadata);
+    expect(metadata).toEqual({ 'etcd-xds.depends-on': ['greeter', 'billing'], 'etcd-xds.listener-port': 15001, role: 'edge' });
+    expect(nodeView({ id: 'n', cluster: '', userAgentName: 'envoy', metadata }, config()).spec).toEqual({ client: 'envoy', port: 15001, dependsOn: ['billing', 'greeter'] });
+    expect(plainNodeMetadata(undefined)).toEqual({});
   });
 });
