@@ -9,7 +9,7 @@ import type { PathSegment } from '../envoy/validate-walk.js';
 export const GATEWAY_TYPE = 'etcdxds.v1.Gateway';
 
 // A domain may hold one `*`, as its first or last character (Envoy and gRPC clients both refuse others).
-const DOMAIN_PATTERN = /^(\*|\*[A-Za-z0-9.-]+(:[0-9*]+)?|[A-Za-z0-9.-]+\*|[A-Za-z0-9.-]+(:([0-9]{1,5}|\*))?|\[[0-9a-fA-F:.]+\](:[0-9*]+)?)$/;
+const DOMAIN_PATTERN = /^(\*|\*[A-Za-z0-9._-]+(:[0-9*]+)?|[A-Za-z0-9._-]+\*|[A-Za-z0-9._-]+(:([0-9]{1,5}|\*))?|\[[0-9a-fA-F:.]+\](:[0-9*]+)?)$/;
 // Header names as HTTP/1 and HTTP/2 accept them; pseudo-headers and Host are set by Envoy, not by routes.
 const HEADER_NAME_PATTERN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/;
 const RESERVED_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'upgrade', 'te']);
@@ -67,6 +67,8 @@ function checkRoute(list: ErrorList, path: PathSegment[], route: GatewayRoute, r
     const at: PathSegment[] = [...path, 'requestHeadersToAdd', header];
     if (!HEADER_NAME_PATTERN.test(header)) list.add(at, 'must be an HTTP header name');
     else if (RESERVED_HEADERS.has(header.toLowerCase())) list.add(at, `${header} cannot be set by a route`);
+    // Envoy refuses header values holding NUL, CR or LF (and with them the whole RouteConfiguration).
+    else if (/[\0\r\n]/.test(route.requestHeadersToAdd![header]!)) list.add(at, 'value must not contain NUL, CR or LF');
   }
 }
 

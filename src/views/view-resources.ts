@@ -107,11 +107,14 @@ function envoyVirtualHosts(out: ViewResources, name: string | undefined, gateway
   const claimed = new Map(hosts.flatMap((host) => (host.domains ?? []).map((domain) => [domain.toLowerCase(), host.name!] as const)));
   for (const service of hostServices) {
     const host = serviceVirtualHost(service, lookup(service));
+    // Envoy refuses a whole RouteConfiguration that repeats a domain, compared without case (so `Greeter` and
+    // `greeter` collide too): the first claim keeps it.
     const taken = (host.domains ?? []).find((domain) => claimed.has(domain.toLowerCase()));
     if (taken !== undefined) {
       out.problems.push(`service ${service} gets no host route: domain ${taken} belongs to virtual host ${claimed.get(taken.toLowerCase())}`);
       continue;
     }
+    for (const domain of host.domains ?? []) claimed.set(domain.toLowerCase(), host.name!);
     hosts.push(host);
   }
   return hosts;

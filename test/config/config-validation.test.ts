@@ -140,7 +140,7 @@ describe('Gateway', () => {
             domains: ['*'],
             routes: [
               { match: { prefix: '/', headers: [{ name: 'x' }, { name: 'bad header', exact: 'a' }] }, split: [{ service: 'a', weight: 60 }, { service: 'b', weight: 60 }] },
-              { match: { path: '/x' }, service: 's', prefixRewrite: '/y', totalWeight: 4, requestHeadersToAdd: { host: 'evil', 'x-ok': '1' } },
+              { match: { path: '/x' }, service: 's', prefixRewrite: '/y', totalWeight: 4, requestHeadersToAdd: { host: 'evil', 'x-ok': '1', 'x-split': 'a\r\nb' } },
             ],
           },
         ],
@@ -153,6 +153,7 @@ describe('Gateway', () => {
       'virtualHosts[0].routes[1].prefixRewrite: applies to prefix and grpcService matches, not to an exact path',
       'virtualHosts[0].routes[1].totalWeight: only applies with split',
       'virtualHosts[0].routes[1].requestHeadersToAdd.host: host cannot be set by a route',
+      'virtualHosts[0].routes[1].requestHeadersToAdd["x-split"]: value must not contain NUL, CR or LF',
     ]);
   });
 });

@@ -178,6 +178,16 @@ describe('an Envoy view', () => {
     expect(out.problems).toEqual([]);
   });
 
+  it('never repeats a domain: services whose names differ only in case get one host route', () => {
+    const view = config();
+    const services = new Map([...registrations(), ['Greeter', registrations().get('greeter')!.map((i) => ({ ...i, service: 'Greeter' }))]]);
+    const out = resourcesFor(nodeView(envoy(), view).spec, { services, verdictOf: () => undefined, config: view });
+    const hosts = out.routes.get('etcd-xds/services')!.virtual_hosts!;
+    expect(hosts.map((h) => h.name)).toEqual(['Greeter', 'billing', 'hello-http']);
+    expect(out.problems).toEqual(['service greeter gets no host route: domain greeter belongs to virtual host Greeter']);
+    expect(out.clusters.has('greeter')).toBe(true);
+  });
+
   it('routes a subset named by a gateway to the whole service when the service has no subsets, and says so', () => {
     const out = resources(envoy({}, 'front'), config({ 'gateways/front': FRONT_GATEWAY }));
     const site = out.routes.get('gateway/front')!.virtual_hosts![0]!.routes!;
