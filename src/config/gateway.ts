@@ -4,7 +4,7 @@ import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
 import { SUBSET_PART_PATTERN } from './service-policy.js';
 import { ErrorList, OBJECT_NAME_PATTERN, OBJECT_NAME_RULE, checkDuration, checkRetry, checkWeights, parseWith } from './rules.js';
 import type { ConfigKind, Gateway, GatewayRoute, VirtualHost } from './types.js';
-import type { PathSegment } from '../envoy/validate-walk.js';
+import type { PathSegment } from '../protos/proto3-json-walk.js';
 
 export const GATEWAY_TYPE = 'etcdxds.v1.Gateway';
 

@@ -80,3 +80,12 @@ export async function listPrefix(
   }
   return { keys, revision };
 }
+
+/** Every key under the prefix at one revision, in memory: for small prefixes read once (CLI previews). */
+export async function readPrefix(client: Etcd3, prefix: string): Promise<{ kvs: StoredKeyValue[]; revision: string }> {
+  const kvs: StoredKeyValue[] = [];
+  const { revision } = await listPrefix(client, prefix, DEFAULT_PAGE_SIZE, (page) => {
+    kvs.push(...page);
+  });
+  return { kvs, revision };
+}
