@@ -1,10 +1,12 @@
 // Turns registry and health changes into published snapshots. Only the services named by a change are re-derived.
 //
-// Coalescing: an isolated change is published at once (on the next turn of the event loop, so that the events of
-// one etcd response and the work they trigger land in one snapshot); only while changes keep arriving within the
-// quiet window of the last publish are they batched, until the window passes with no change or `maxWaitMs` after
-// the first waiting change. A service whose last instance left keeps its Cluster/Listener/Route with an empty
-// assignment for `serviceGcMs`, then is removed.
+// Coalescing is a throttle, not a quiet window: an isolated change is published at once (on the next turn of the
+// event loop, so that the events of one etcd response and the work they trigger land in one snapshot); changes that
+// arrive sooner than `quietMs` after the last publish wait for that spacing to pass and go out together. The
+// spacing grows with the cost of a publish (twice its build and fan-out time), up to `maxWaitMs`, so a storm of
+// changes over a large fleet cannot keep the event loop busy publishing, while no change ever waits longer than
+// `maxWaitMs`. A service whose last instance left keeps its Cluster/Listener/Route with an empty assignment for
+// `serviceGcMs`, then is removed.
 import type { Logger } from '../logger.js';
 import type { RegistryView } from '../registry/types.js';
 import { SnapshotBuilder, type SnapshotDraft } from './builder.js';
@@ -35,9 +37,9 @@ export interface PublisherOptions {
   registry: () => RegistryView;
   verdictOf: (key: string) => HealthVerdict | undefined;
   logger: Logger;
-  /** Changes arriving within this long of the last publish are batched (a burst); an isolated one goes at once. */
+  /** Least spacing between publishes: changes arriving sooner after a publish go out together at its end. */
   quietMs?: number;
-  /** Upper bound on how long a change may wait while a burst goes on. */
+  /** Most spacing between publishes, however costly they are: no change waits longer. */
   maxWaitMs?: number;
   /** How long a service without instances keeps its Cluster/Listener/Route (with an empty assignment). */
   serviceGcMs?: number;
@@ -75,6 +77,8 @@ export class SnapshotPublisher implements SnapshotSource {
   private gcAt: number | undefined;
   private pendingSince: number | undefined;
   private lastPublishAt = Number.NEGATIVE_INFINITY;
+  /** Time until the next publish may start: quietMs, or more after a costly publish (never above maxWaitMs). */
+  private spacingMs: number;
   private initialDone = false;
   private stopped = false;
   private readonly quietMs: number;
@@ -88,6 +92,7 @@ export class SnapshotPublisher implements SnapshotSource {
     this.maxWaitMs = options.maxWaitMs ?? 100;
     this.serviceGcMs = options.serviceGcMs ?? 10 * 60_000;
     this.initialChunk = options.initialChunk ?? 250;
+    this.spacingMs = this.quietMs;
     this.snapshot = this.builder.empty();
   }
 
@@ -128,7 +133,7 @@ export class SnapshotPublisher implements SnapshotSource {
     if (this.dirty.size > 0) this.publish();
   }
 
-  /** These services changed (registry or health): publish them at once, or with the burst they arrive in. */
+  /** These services changed (registry or health): publish them at once, or with the others of their burst. */
   markChanged(services: Iterable<string>, changeSeenAt: number = Date.now()): void {
     if (this.stopped) return;
     let any = false;
@@ -156,6 +161,9 @@ export class SnapshotPublisher implements SnapshotSource {
     for (const service of this.dirty) this.derive(draft, view, service, now);
     this.dirty.clear();
     this.commit(draft, changeSeenAt, count, started);
+    // Building and fanning out are both done by now (the listeners push synchronously): space the next by its cost.
+    const cost = performance.now() - started;
+    this.spacingMs = Math.min(this.maxWaitMs, Math.max(this.quietMs, 2 * cost));
   }
 
   stop(): void {
@@ -165,22 +173,19 @@ export class SnapshotPublisher implements SnapshotSource {
   }
 
   private schedule(): void {
-    if (this.immediate) return; // already publishing on the next turn
-    const now = Date.now();
-    if (!this.batchTimer && now - this.lastPublishAt >= this.quietMs) {
+    if (this.immediate || this.batchTimer) return; // the publish already planned takes these changes too
+    const wait = this.lastPublishAt + this.spacingMs - Date.now();
+    if (wait <= 0) {
       this.immediate = setImmediate(() => {
         this.immediate = undefined;
         this.publish();
       });
       return;
     }
-    // A burst: wait for a quiet window, but never past maxWait since the first waiting change.
-    clearTimeout(this.batchTimer);
-    const deadline = (this.pendingSince ?? now) + this.maxWaitMs;
     this.batchTimer = setTimeout(() => {
       this.batchTimer = undefined;
       this.publish();
-    }, Math.max(0, Math.min(this.quietMs, deadline - now)));
+    }, wait);
   }
 
   private cancelScheduled(): void {

@@ -112,7 +112,7 @@ describe('SnapshotPublisher (incremental)', () => {
     expect(p.published).toHaveLength(2);
   });
 
-  it('gives one publish for a burst of changes in one turn, and one more for a burst within the quiet window', async () => {
+  it('gives one publish for a burst of changes in one turn, and spaces publishes while changes keep arriving', async () => {
     const p = pipeline({ services: 50 });
     await initial(p);
     await vi.advanceTimersByTimeAsync(50);
@@ -121,28 +121,37 @@ describe('SnapshotPublisher (incremental)', () => {
     expect(p.published).toHaveLength(2);
     expect(p.published[1]!.diff.get(TYPE_URL.endpoint)!.size).toBe(20);
 
-    // Changes that keep arriving right after a publish are batched until the window passes quietly.
-    for (let s = 20; s < 30; s++) {
+    // Changes right after a publish wait for the spacing (10 ms) to pass, then go out together.
+    for (let s = 20; s < 24; s++) {
       p.apply((put) => put(`/services/svc-${s}/burst`, record(`10.8.1.${s + 1}`)));
       await vi.advanceTimersByTimeAsync(2);
     }
     expect(p.published).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(2);
     expect(p.published).toHaveLength(3);
-    expect(p.published[2]!.diff.get(TYPE_URL.endpoint)!.size).toBe(10);
+    expect(p.published[2]!.diff.get(TYPE_URL.endpoint)!.size).toBe(4);
   });
 
-  it('never holds a change longer than maxWait while a burst goes on', async () => {
+  it('under steady churn publishes once per spacing, so no change waits much longer than --debounce', async () => {
     const p = pipeline({ services: 100 });
     await initial(p);
-    p.apply((put) => put('/services/svc-0/a', record('10.7.0.1'))); // right after the first publish: a burst begins
-    for (let step = 1; step < 60; step++) {
-      await vi.advanceTimersByTimeAsync(5);
+    const waits: number[] = [];
+    let pendingSince: number[] = [];
+    p.publisher.onSnapshot(() => {
+      const now = Date.now();
+      waits.push(...pendingSince.map((t) => now - t));
+      pendingSince = [];
+    });
+    for (let step = 0; step < 60; step++) {
       p.apply((put) => put(`/services/svc-${step}/a`, record(`10.7.0.${step + 1}`)));
+      pendingSince.push(Date.now());
+      await vi.advanceTimersByTimeAsync(3);
     }
-    // 300 ms of changes every 5 ms: never a quiet 10 ms, so only the 100 ms cap publishes.
-    expect(p.published.length).toBeGreaterThanOrEqual(3);
-    expect(p.published.length).toBeLessThanOrEqual(5);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(waits).toHaveLength(60); // every change went out
+    expect(Math.max(...waits)).toBeLessThanOrEqual(12); // the spacing (10 ms) plus one step of the test's clock
+    expect(p.published.length).toBeGreaterThan(10); // about one publish per 10 ms over 180 ms
+    expect(p.published.length).toBeLessThan(30); // but never one per change
   });
 
   it('answers a first request for existing resources from the current snapshot while a batch is pending', async () => {
