@@ -58,7 +58,7 @@ global.gc?.();
 const heapBefore = process.memoryUsage().heapUsed;
 const streams = time(`streams: open ${STREAMS} SotW EDS streams (1 service each)`, () =>
   Array.from({ length: STREAMS }, (_, i) => {
-    const engine = new StreamEngine(String(i), 'sotw', 'ads', 'bench', undefined, quietObserver);
+    const engine = new StreamEngine({ id: String(i), protocol: 'sotw', api: 'ads', peer: 'bench', observer: quietObserver });
     const [response] = engine.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: '', resourceNames: [`svc-${i % SERVICES}`] }, first);
     engine.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: response!.nonce, resourceNames: [`svc-${i % SERVICES}`] }, first);
     return engine;
@@ -80,7 +80,7 @@ const pushes = time('fan-out: decide + frame pushes after one change', () => {
 });
 console.log(`  pushes: ${pushes} of ${STREAMS} streams (only subscribers of the changed service), ${framedBytes} bytes framed`);
 
-const wildcard = Array.from({ length: 100 }, (_, i) => new StreamEngine(`w${i}`, 'delta', 'ads', 'bench', undefined, quietObserver));
+const wildcard = Array.from({ length: 100 }, (_, i) => new StreamEngine({ id: `w${i}`, protocol: 'delta', api: 'ads', peer: 'bench', observer: quietObserver }));
 time('delta: 100 wildcard CDS streams, initial full set', () => {
   for (const engine of wildcard) for (const r of engine.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: '', subscribe: [], unsubscribe: [] }, first)) encodeDeltaResponse(r);
 });
