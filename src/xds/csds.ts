@@ -62,6 +62,9 @@ function stringMatches(matcher: StringMatcher, value: string): boolean {
   throw new UnsupportedMatcher(`node_id matcher ${matcher.match_pattern ?? '(empty)'} is not supported: use exact, prefix, suffix or contains`);
 }
 
+/** Node matchers one request may carry: each is tried against every connected node. */
+export const MAX_NODE_MATCHERS = 64;
+
 /** Node matchers are ORed; no matcher matches every node. Metadata matchers are refused: streams keep no metadata. */
 function nodeMatches(matchers: readonly NodeMatcher[], node: NodeInfo): boolean {
   if (matchers.length === 0) return true;
@@ -121,6 +124,7 @@ function nodeMessage(node: NodeInfo): Record<string, unknown> {
 /** ClientStatusResponse for the streams whose node matches: one ClientConfig per node id (its streams merged). */
 export function clientStatus(engines: readonly StreamEngine[], snapshot: Snapshot, request: ClientStatusRequest): Record<string, unknown> {
   const matchers = request.node_matchers ?? [];
+  if (matchers.length > MAX_NODE_MATCHERS) throw new UnsupportedMatcher(`${matchers.length} node_matchers, more than ${MAX_NODE_MATCHERS}`);
   const byNode = new Map<string, { node: NodeInfo; configs: GenericXdsConfig[] }>();
   for (const engine of engines) {
     const node = engine.nodeInfo();
