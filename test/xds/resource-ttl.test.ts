@@ -59,6 +59,22 @@ describe('resource TTL and heartbeats', () => {
     expect(beat.resources).toEqual([expect.objectContaining({ name: 'ttl', heartbeat: true })]);
   });
 
+  it('delta: after a NACK, heartbeats carry the version the client ACKed, not the rejected one', async () => {
+    await client.put('/services/ttl-nack/i1').value('10.0.0.10:80');
+    const s = open('delta');
+    s.send({ node: { ...NODE, id: 'ttl-nacker', client_features: [TTL] }, type_url: TYPE_URL.endpoint, resource_names_subscribe: ['ttl-nack'] });
+    const first = await s.next();
+    const acked = first.resources[0]!.version;
+    s.send({ type_url: TYPE_URL.endpoint, response_nonce: first.nonce });
+    await client.put('/services/ttl-nack/i2').value('10.0.0.11:80');
+    let changed = await s.next();
+    while (changed.resources[0]!.heartbeat) changed = await s.next();
+    expect(changed.resources[0]!.version).not.toBe(acked);
+    s.send({ type_url: TYPE_URL.endpoint, response_nonce: changed.nonce, error_detail: { code: 3, message: 'rejected by test' } });
+    const beat = await s.next(TTL_MS * 2);
+    expect(beat.resources).toEqual([expect.objectContaining({ name: 'ttl-nack', version: acked, heartbeat: true })]);
+  });
+
   it('clients that do not announce TTL support get plain resources and no heartbeats', async () => {
     const s = open('delta');
     s.send({ node: NODE, type_url: TYPE_URL.endpoint, resource_names_subscribe: ['ttl'] });
