@@ -146,9 +146,13 @@ export class StreamEngine {
       // subscription repeated (with an empty nonce, as a client that does not read may) is not answered again.
       const changed = sub.setSotwNames(request.resourceNames ?? []);
       if (!changed && !answersInFlight && request.nonce === '') this.observer.ignored('unchanged subscription repeated', request);
+      // Pushes already carried every snapshot change, so an unchanged subscription is owed nothing new.
+      if (!changed && !sub.answerOwed) return [];
     } else {
-      // Delta: subscription changes apply even with a stale nonce.
+      // Delta: subscription changes apply even with a stale nonce; a request that changes nothing (an ACK) is owed nothing.
+      const first = !sub.requested;
       sub.applyDelta(request.subscribe ?? [], request.unsubscribe ?? [], request.initialVersions);
+      if (!first && !request.subscribe?.length && !request.unsubscribe?.length) return [];
     }
     return hold ? [] : this.respond(snapshot, [typeUrl]);
   }
