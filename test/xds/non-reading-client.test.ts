@@ -96,5 +96,7 @@ describe('a client that never reads', () => {
     } finally {
       client.session.destroy();
     }
+    // A paused stream still closes when its client goes away.
+    await eventually(async () => server.streamFlows().length, (n) => n === 0, 'the paused stream to close');
   });
 });
