@@ -11,6 +11,12 @@ export function isFullStateType(typeUrl: TypeUrl): boolean {
   return typeUrl === TYPE_URL.cluster || typeUrl === TYPE_URL.listener;
 }
 
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** In `sent`: the client was told this name does not exist (delta removed_resources). */
 const ABSENT = '';
 
@@ -42,6 +48,8 @@ export class Subscription {
   /** Delta: names a wildcard stream unsubscribed explicitly; each is owed an answer (resources or removed_resources). */
   private readonly owedNames = new Set<string>();
   private sortedNames: string[] | undefined;
+  /** SotW: the list of the request that last changed the names (its strings are the ones in `names`). */
+  private lastList: readonly string[] = [];
 
   // The per-resource maps. What is owed is computed against `sent`; `acked` and `rejected` describe the client.
   /** name → version the client holds once it applies every response written so far (ABSENT: told it does not exist). */
@@ -74,6 +82,8 @@ export class Subscription {
     const first = !this.requested;
     this.requested = true;
     if (requested.length > 0) this.namedExplicitly = true;
+    // The common case, an ACK repeating the list it last sent, is compared without building a set.
+    if (!first && requested.length > 0 && sameList(requested, this.lastList)) return false;
     // Duplicates must not count as a change, or a client repeating a name would be answered on every ACK.
     const explicit = new Set(requested);
     const wildcard = explicit.delete(WILDCARD) || (requested.length === 0 && isFullStateType(this.typeUrl) && (first || (this.wildcard && !this.namedExplicitly)));
@@ -82,6 +92,7 @@ export class Subscription {
     if (!changed) return false;
     this.wildcard = wildcard;
     this.names = explicit;
+    this.lastList = requested;
     this.sortedNames = undefined;
     // SotW clients forget resources they no longer name.
     if (!wildcard) for (const map of [this.sent, this.acked, this.rejected]) for (const name of map.keys()) if (!explicit.has(name)) map.delete(name);
