@@ -102,12 +102,10 @@ export class StreamEngine {
     for (const typeUrl of PUSH_ORDER) {
       const sub = this.subscriptions.get(typeUrl);
       if (!sub?.requested || !sub.lastSent || !sub.settled() || sub.lastAckedVersion === undefined) continue;
-      const resources = snapshot.resources.get(typeUrl) ?? EMPTY;
-      const held = [...sub.acked].filter(([name]) => resources.has(name)).map(([name, version]) => ({ name, version }));
+      // Everything the client ACKed, also a resource whose removal it rejected: it keeps that resource, and a SotW
+      // heartbeat is a complete response at the version it accepted last.
+      const held = [...sub.acked].map(([name, version]) => ({ name, version }));
       if (held.length === 0) continue;
-      // SotW: a heartbeat is a complete response at the version the client accepted last; send one only while every
-      // resource it holds still exists (a resource gone from the server is not renewed).
-      if (this.protocol === 'sotw' && held.length !== sub.acked.size) continue;
       const version = this.protocol === 'sotw' ? sub.lastAckedVersion : snapshot.version;
       const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: [], removed: [], ttlMs, heartbeat: held };
       this.track(sub, response, new Map(held.map((h) => [h.name, h.version])));
