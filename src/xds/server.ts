@@ -273,7 +273,11 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
           nodeLogged = true;
           const node = request.node;
           log.info(
-            { node: truncate(node.id, LOGGED_NODE_ID_CHARS), cluster: node.cluster, userAgent: `${node.userAgentName} ${node.userAgentVersion}`.trim() },
+            {
+              node: truncate(node.id, LOGGED_NODE_ID_CHARS),
+              cluster: truncate(node.cluster, LOGGED_NODE_ID_CHARS),
+              userAgent: truncate(`${node.userAgentName} ${node.userAgentVersion}`.trim(), LOGGED_NODE_ID_CHARS),
+            },
             'proxy connected',
           );
         }

@@ -59,7 +59,7 @@ export const REQUEST_LIMITS = {
   errorMessageChars: 4096,
 };
 
-/** Node ids in logs are cut to this many characters. */
+/** Node ids (and the node's cluster and user agent) in logs are cut to this many characters. */
 export const LOGGED_NODE_ID_CHARS = 256;
 
 /** A request beyond REQUEST_LIMITS (or otherwise unacceptable): the stream ends with INVALID_ARGUMENT. */
