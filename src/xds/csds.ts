@@ -2,7 +2,7 @@
 // node and resource, read from the same stream state the pushes use — so Envoy's status tools see what was sent.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { ENVOY_PROTO_INCLUDE_DIRS } from '../envoy/protos.js';
+import { ENVOY_PROTO_INCLUDE_DIRS } from '../protos/envoy-protos.js';
 import { PUSH_ORDER, type ResourceMap, type Snapshot } from '../snapshot/types.js';
 import type { StreamEngine } from './stream.js';
 import type { Subscription } from './subscription.js';

@@ -158,7 +158,7 @@ describe('SnapshotPublisher (incremental)', () => {
     const p = pipeline({ services: 10 });
     await initial(p);
     p.apply((put) => put('/services/svc-3/x', record('10.6.0.1'))); // a batch is now waiting
-    const engine = new StreamEngine('1', 'sotw', 'ads', 'test', undefined, { sent() {}, acked() {}, nacked() {}, ignored() {} });
+    const engine = new StreamEngine({ id: '1', protocol: 'sotw', api: 'ads', peer: 'test', observer: { sent() {}, acked() {}, nacked() {}, ignored() {} } });
     const responses = engine.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: '', resourceNames: ['svc-5'] }, p.publisher.current());
     expect(responses.map((r) => r.resources.map((x) => x.name))).toEqual([['svc-5']]);
   });

@@ -2,7 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENVOY_PROTO_INCLUDE_DIRS } from '../../src/envoy/protos.js';
+import { ENVOY_PROTO_INCLUDE_DIRS } from '../../src/protos/envoy-protos.js';
 import { silentLogger } from '../../src/logger.js';
 import { TYPE_URL } from '../../src/snapshot/types.js';
 import { MAX_NODE_MATCHERS } from '../../src/xds/csds.js';

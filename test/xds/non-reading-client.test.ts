@@ -2,7 +2,7 @@
 // request: a raw HTTP/2 client (no gRPC library, so nothing reads on its behalf) against the real server.
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envoyType } from '../../src/envoy/protos.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
 import { silentLogger } from '../../src/logger.js';
 import { TYPE_URL } from '../../src/snapshot/types.js';
 import { DEFAULT_MAX_REPLIES_IN_FLIGHT, XdsServer } from '../../src/xds/server.js';

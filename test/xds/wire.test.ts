@@ -1,6 +1,6 @@
 // Framing and request reading: responses decoded with Envoy's own protos, and the bounds on what a client may send.
 import { describe, expect, it } from 'vitest';
-import { envoyType } from '../../src/envoy/protos.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
 import { TYPE_URL } from '../../src/snapshot/types.js';
 import {
   REQUEST_LIMITS,
