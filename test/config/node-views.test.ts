@@ -9,7 +9,7 @@ import { viewAffectedBy } from '../../src/views/affected.js';
 import { plainNodeMetadata } from '../../src/views/node-metadata.js';
 import { nodeView, type NodeFacts } from '../../src/views/node-view.js';
 import { toProto3Json } from '../../src/views/proto3-json.js';
-import { resourcesFor, type ViewResources } from '../../src/views/view-resources.js';
+import { envoyScope, resourcesFor, type ViewResources } from '../../src/views/view-resources.js';
 import { CANARY_POLICY, FRONT_GATEWAY, registrations } from './fixtures.js';
 
 const PREFIX = '/etcd-xds/config/';
@@ -208,6 +208,19 @@ describe('an Envoy view', () => {
     const site = out.routes.get('gateway/front')!.virtual_hosts![0]!.routes!;
     expect(site[0]!.route).toEqual({ cluster: 'greeter' });
     expect(out.problems).toContain('gateway front virtual host site route canary-header: service greeter has no subsets in its ServicePolicy; subset v2 routes to the whole service');
+  });
+});
+
+describe('envoyScope', () => {
+  it('names the services a view holds without building anything', () => {
+    const view = config({ 'gateways/front': FRONT_GATEWAY });
+    const registered = new Set(['greeter', 'hello-http', 'billing', 'other']);
+    const scope = envoyScope({ client: 'envoy', port: 10000, gateway: 'front', dependsOn: ['billing', 'missing'] }, view, (s) => registered.has(s), () => registered);
+    expect(scope.clusterServices).toEqual(['billing', 'greeter', 'hello-http']);
+    expect(scope.hostServices).toEqual(['billing']);
+    expect([...(scope.extraSubsets.get('greeter') ?? [])]).toEqual(['v2', 'v1']);
+    const unscoped = envoyScope({ client: 'envoy', port: 10000 }, view, (s) => registered.has(s), () => registered);
+    expect(unscoped.hostServices).toEqual(['billing', 'greeter', 'hello-http', 'other']);
   });
 });
 
