@@ -11,7 +11,7 @@ import { ConfigStore } from '../config/store.js';
 import type { ConfigKindName } from '../config/types.js';
 import { silentLogger } from '../logger.js';
 import { createEtcdClient } from '../registry/etcd-client.js';
-import { listPrefix } from '../registry/prefix-listing.js';
+import { readPrefix } from '../registry/prefix-listing.js';
 import { RegistryStore } from '../registry/store.js';
 import type { Instance } from '../registry/types.js';
 import { previewGroups } from '../views/preview.js';
@@ -75,9 +75,10 @@ async function previewServices(flags: ApplyFlags, documents: ConfigDocument[], s
   if (flags.registrationsFromEtcd) {
     return withEtcd(flags, async (client) => {
       const registry = new RegistryStore({ prefix: flags.prefix, logger: silentLogger() });
-      const listing = await listPrefix(client, flags.prefix);
+      const listing = await readPrefix(client, flags.prefix);
       registry.replaceAll(listing.kvs, listing.revision);
-      const config = await listPrefix(client, flags.configPrefix);
+      registry.commit(Date.now());
+      const config = await readPrefix(client, flags.configPrefix);
       // Current objects first, the file's on top: the preview shows the configuration after the apply.
       store.replaceAll(config.kvs, config.revision);
       applyToStore(store, flags.configPrefix, documents);
@@ -138,7 +139,7 @@ async function get(kindText: string | undefined, name: string | undefined, flags
   const store = new ConfigStore({ prefix: flags.configPrefix });
   await withEtcd(flags, async (client) => {
     for (const kind of kinds) {
-      const listing = await listPrefix(client, kindPrefix(flags.configPrefix, kind));
+      const listing = await readPrefix(client, kindPrefix(flags.configPrefix, kind));
       for (const kv of listing.kvs) if (name === undefined || kv.key === configKey(flags.configPrefix, kind, name)) store.applyPut(kv.key, kv.value, kv.modRevision);
     }
   });

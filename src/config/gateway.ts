@@ -14,7 +14,7 @@ import {
   parseWith,
 } from './rules.js';
 import type { ConfigKind, Gateway, GatewayRoute, VirtualHost } from './types.js';
-import type { PathSegment } from '../envoy/validate-walk.js';
+import type { PathSegment } from '../protos/proto3-json-walk.js';
 
 export const GATEWAY_TYPE = 'etcdxds.v1.Gateway';
 

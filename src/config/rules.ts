@@ -3,7 +3,7 @@
 import protobuf from 'protobufjs';
 import { configType, durationNanos, joinPath, normalize, structuralErrors, type ConfigError } from './schema.js';
 import type { ParseResult, RetryPolicy, RouteMatch } from './types.js';
-import type { PathSegment } from '../envoy/validate-walk.js';
+import type { PathSegment } from '../protos/proto3-json-walk.js';
 
 /** Envoy's retry conditions (router filter `x-envoy-retry-on` and `x-envoy-retry-grpc-on`). */
 export const RETRY_CONDITIONS: readonly string[] = [

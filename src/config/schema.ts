@@ -5,9 +5,10 @@
 // objects keyed by JSON name, which the kinds' semantic rules and builders read.
 import path from 'node:path';
 import protobuf from 'protobufjs';
-import { PROJECT_PROTO_DIR, findEnvoyType } from '../envoy/protos.js';
+import { findEnvoyType } from '../protos/envoy-protos.js';
+import { PROJECT_PROTO_DIR } from '../protos/project-protos.js';
 import { formatPath } from '../envoy/validate.js';
-import { MessageWalker, type PathSegment } from '../envoy/validate-walk.js';
+import { checkProto3Json, type PathSegment } from '../protos/proto3-json.js';
 
 export const CONFIG_PROTO_FILE = path.join(PROJECT_PROTO_DIR, 'etcdxds/v1/config.proto');
 
@@ -34,9 +35,7 @@ export function configType(fullName: string): protobuf.Type {
 
 /** The structural proto3-JSON check, with paths as segments. */
 export function structuralErrors(type: protobuf.Type, value: unknown): { path: PathSegment[]; message: string }[] {
-  const walker = new MessageWalker(findEnvoyType);
-  walker.message(type, value, []);
-  return walker.errors;
+  return checkProto3Json(type, value, { findType: findEnvoyType }).map(({ path, message }) => ({ path, message }));
 }
 
 /** Joins path segments the way every error of the project reads: `a.b[0]["key.with.dots"]`. */

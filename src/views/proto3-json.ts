@@ -3,7 +3,7 @@
 // .proto. protobufjs's toObject() gives none of these, so its output is rewritten with the message's reflection.
 // The message goes through its wire encoding first, so what is shown is exactly what a client decodes.
 import protobuf from 'protobufjs';
-import { envoyType, findEnvoyType } from '../envoy/protos.js';
+import { envoyType, findEnvoyType } from '../protos/envoy-protos.js';
 
 const TYPE_URL_PREFIX = 'type.googleapis.com/';
 const WRAPPERS = new Set(['Double', 'Float', 'Int64', 'UInt64', 'Int32', 'UInt32', 'Bool', 'String', 'Bytes'].map((k) => `.google.protobuf.${k}Value`));

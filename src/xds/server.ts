@@ -2,7 +2,7 @@
 // StreamEngine. This module owns the streams' lifetimes and fan-out of new snapshots; it knows nothing of etcd.
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { discoveryPackageDefinition } from '../envoy/protos.js';
+import { discoveryPackageDefinition } from '../protos/grpc-services.js';
 import type { Logger } from '../logger.js';
 import { contentSetVersion } from '../snapshot/encode.js';
 import { TYPE_URL, isTypeUrl, type Snapshot, type SnapshotDiff, type SnapshotSource, type TypeUrl } from '../snapshot/types.js';

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { ConfigStore } from '../../src/config/store.js';
 import type { ConfigView } from '../../src/config/types.js';
-import { envoyType } from '../../src/envoy/protos.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
 import { validateEnvoyMessage } from '../../src/envoy/validate.js';
 import { encodeResource } from '../../src/snapshot/encode.js';
 import { TYPE_URL, type TypeUrl } from '../../src/snapshot/types.js';

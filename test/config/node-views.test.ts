@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigStore } from '../../src/config/store.js';
 import type { ConfigView } from '../../src/config/types.js';
-import { discoveryPackageDefinition, envoyType } from '../../src/envoy/protos.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
+import { discoveryPackageDefinition } from '../../src/protos/grpc-services.js';
 import { viewAffectedBy } from '../../src/views/affected.js';
 import { plainNodeMetadata } from '../../src/views/node-metadata.js';
 import { nodeView, type NodeFacts } from '../../src/views/node-view.js';

@@ -11,8 +11,7 @@ import { ConfigStore } from '../../src/config/store.js';
 import { greeterClient, startGreeterServer, type GreeterServer } from '../../src/demo/greeter.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Instance } from '../../src/registry/types.js';
-import { diffSnapshots } from '../../src/snapshot/builder.js';
-import { contentVersion, encodeResource } from '../../src/snapshot/encode.js';
+import { contentSetVersion, encodeResource } from '../../src/snapshot/encode.js';
 import { PUSH_ORDER, TYPE_URL, type EncodedResource, type Snapshot, type SnapshotDiff, type SnapshotSource, type TypeUrl } from '../../src/snapshot/types.js';
 import { resourcesFor } from '../../src/views/view-resources.js';
 import { XdsServer } from '../../src/xds/server.js';
@@ -82,9 +81,17 @@ class ViewSource implements SnapshotSource {
     const resources = new Map<TypeUrl, Map<string, EncodedResource>>(
       typed.map(([typeUrl, messages]) => [typeUrl, new Map([...messages].map(([name, m]) => [name, encodeResource(typeUrl, name, m)]))]),
     );
-    const version = contentVersion(PUSH_ORDER.map((t) => [...resources.get(t)!.values()].map((r) => `${r.name}|${r.version}`).join(',')).join(';'));
-    const next: Snapshot = { version, resources, builtAt: new Date() };
-    const diff = diffSnapshots(this.snapshot, next);
+    const typeVersions = new Map(PUSH_ORDER.map((t) => [t, contentSetVersion(resources.get(t)!.values())]));
+    const version = contentSetVersion(PUSH_ORDER.flatMap((t) => [...resources.get(t)!.values()]));
+    const next: Snapshot = { version, resources, typeVersions, builtAt: new Date() };
+    const diff = new Map<TypeUrl, Set<string>>();
+    for (const t of PUSH_ORDER) {
+      const before = this.snapshot?.resources.get(t);
+      const after = resources.get(t)!;
+      const names = new Set([...after].filter(([name, r]) => before?.get(name)?.version !== r.version).map(([name]) => name));
+      for (const name of before?.keys() ?? []) if (!after.has(name)) names.add(name);
+      if (names.size > 0) diff.set(t, names);
+    }
     this.snapshot = next;
     for (const listener of this.listeners) listener(next, diff);
   }

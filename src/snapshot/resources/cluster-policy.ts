@@ -6,10 +6,10 @@ import type { LoadBalancingPolicy } from '../../generated/envoy/config/cluster/v
 import type { HttpProtocolOptions } from '../../generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.js';
 import type { WrrLocality } from '../../generated/envoy/extensions/load_balancing_policies/wrr_locality/v3/WrrLocality.js';
 import type { ServicePolicy } from '../../config/types.js';
-import { loadEnvoyType } from '../../envoy/protos.js';
+import { loadEnvoyType } from '../../protos/envoy-protos.js';
 import type { Instance } from '../../registry/types.js';
 import { packAny } from '../encode.js';
-import { cluster } from './cluster.js';
+import { cluster, clusterOptions } from './cluster.js';
 import { durationOf } from './duration.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -96,7 +96,7 @@ function http2Options(): NonNullable<Cluster['typed_extension_protocol_options']
  * come over EDS under the same name.
  */
 export function policyCluster(name: string, instances: Iterable<Instance>, policy: ServicePolicy | undefined): Cluster {
-  const message = cluster(name, instances);
+  const message = cluster(name, clusterOptions(instances));
   if (!policy) return message;
   applyLoadBalancing(message, policy);
   if (policy.connectTimeout !== undefined) message.connect_timeout = durationOf(policy.connectTimeout);
