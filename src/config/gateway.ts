@@ -2,7 +2,17 @@
 // This module owns its parse and validation, which nodes it matches, and which services its routes reach.
 import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
 import { SUBSET_PART_PATTERN } from './service-policy.js';
-import { ErrorList, OBJECT_NAME_PATTERN, OBJECT_NAME_RULE, checkDuration, checkRetry, checkWeights, parseWith } from './rules.js';
+import {
+  ErrorList,
+  HEADER_NAME_PATTERN,
+  OBJECT_NAME_PATTERN,
+  OBJECT_NAME_RULE,
+  checkDuration,
+  checkRetry,
+  checkRouteMatch,
+  checkWeights,
+  parseWith,
+} from './rules.js';
 import type { ConfigKind, Gateway, GatewayRoute, VirtualHost } from './types.js';
 import type { PathSegment } from '../protos/proto3-json-walk.js';
 
@@ -10,10 +20,8 @@ export const GATEWAY_TYPE = 'etcdxds.v1.Gateway';
 
 // A domain may hold one `*`, as its first or last character (Envoy and gRPC clients both refuse others).
 const DOMAIN_PATTERN = /^(\*|\*[A-Za-z0-9._-]+(:[0-9*]+)?|[A-Za-z0-9._-]+\*|[A-Za-z0-9._-]+(:([0-9]{1,5}|\*))?|\[[0-9a-fA-F:.]+\](:[0-9*]+)?)$/;
-// Header names as HTTP/1 and HTTP/2 accept them; pseudo-headers and Host are set by Envoy, not by routes.
-const HEADER_NAME_PATTERN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/;
+// Pseudo-headers and Host are set by Envoy, not by routes.
 const RESERVED_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'upgrade', 'te']);
-const GRPC_SERVICE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 function checkName(list: ErrorList, path: PathSegment[], name: string | undefined, seen: Set<string>, what: string): void {
   if (!name) list.add(path, `is required (${what} name)`);
@@ -30,20 +38,7 @@ function checkServiceRef(list: ErrorList, path: PathSegment[], service: string |
 function checkRoute(list: ErrorList, path: PathSegment[], route: GatewayRoute, routeNames: Set<string>): void {
   if (route.name !== undefined) checkName(list, [...path, 'name'], route.name, routeNames, 'route');
   const match = route.match ?? {};
-  const paths = [match.prefix, match.path, match.grpcService].filter((p) => p !== undefined);
-  if (paths.length === 0) list.add([...path, 'match'], 'needs one of prefix, path or grpcService');
-  if (match.prefix !== undefined && !match.prefix.startsWith('/')) list.add([...path, 'match', 'prefix'], 'must start with "/"');
-  if (match.path !== undefined && !match.path.startsWith('/')) list.add([...path, 'match', 'path'], 'must start with "/"');
-  if (match.grpcService !== undefined && !GRPC_SERVICE_PATTERN.test(match.grpcService)) {
-    list.add([...path, 'match', 'grpcService'], 'must be a fully qualified gRPC service name, e.g. "helloworld.Greeter"');
-  }
-  (match.headers ?? []).forEach((header, i) => {
-    const at: PathSegment[] = [...path, 'match', 'headers', i];
-    if (!header.name || !HEADER_NAME_PATTERN.test(header.name)) list.add([...at, 'name'], 'must be an HTTP header name');
-    const kinds = [header.exact, header.prefix, header.present].filter((k) => k !== undefined).length;
-    if (kinds === 0) list.add(at, 'needs one of exact, prefix or present');
-    if (header.prefix === '') list.add([...at, 'prefix'], 'must not be empty');
-  });
+  checkRouteMatch(list, [...path, 'match'], match, true);
   if (route.prefixRewrite !== undefined && match.path !== undefined) {
     list.add([...path, 'prefixRewrite'], 'applies to prefix and grpcService matches, not to an exact path');
   }

@@ -2,7 +2,7 @@
 // Each check pushes `{path, message}` errors; paths are relative to the object's spec.
 import protobuf from 'protobufjs';
 import { configType, durationNanos, joinPath, normalize, structuralErrors, type ConfigError } from './schema.js';
-import type { ParseResult, RetryPolicy } from './types.js';
+import type { ParseResult, RetryPolicy, RouteMatch } from './types.js';
 import type { PathSegment } from '../protos/proto3-json-walk.js';
 
 /** Envoy's retry conditions (router filter `x-envoy-retry-on` and `x-envoy-retry-grpc-on`). */
@@ -17,6 +17,10 @@ export const DEFAULT_TOTAL_WEIGHT = 100;
 /** Names of gateways, listeners, virtual hosts and routes: safe in resource names, stats and the admin page. */
 export const OBJECT_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const OBJECT_NAME_RULE = '1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"';
+
+/** Header names as HTTP/1 and HTTP/2 accept them. */
+export const HEADER_NAME_PATTERN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/;
+const GRPC_SERVICE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 export class ErrorList {
   readonly errors: ConfigError[] = [];
@@ -48,6 +52,24 @@ export function checkRetry(list: ErrorList, path: PathSegment[], retry: RetryPol
     list.add([...path, 'numRetries'], `must be from 1 to ${MAX_RETRIES}, got ${retry.numRetries}`);
   }
   checkDuration(list, [...path, 'perTryTimeout'], retry.perTryTimeout, false);
+}
+
+/** A route match: a path part (required in gateways; optional in service routes) and header matches. */
+export function checkRouteMatch(list: ErrorList, path: PathSegment[], match: RouteMatch, requirePath: boolean): void {
+  const paths = [match.prefix, match.path, match.grpcService].filter((p) => p !== undefined);
+  if (requirePath && paths.length === 0) list.add(path, 'needs one of prefix, path or grpcService');
+  if (match.prefix !== undefined && !match.prefix.startsWith('/')) list.add([...path, 'prefix'], 'must start with "/"');
+  if (match.path !== undefined && !match.path.startsWith('/')) list.add([...path, 'path'], 'must start with "/"');
+  if (match.grpcService !== undefined && !GRPC_SERVICE_PATTERN.test(match.grpcService)) {
+    list.add([...path, 'grpcService'], 'must be a fully qualified gRPC service name, e.g. "helloworld.Greeter"');
+  }
+  (match.headers ?? []).forEach((header, i) => {
+    const at: PathSegment[] = [...path, 'headers', i];
+    if (!header.name || !HEADER_NAME_PATTERN.test(header.name)) list.add([...at, 'name'], 'must be an HTTP header name');
+    const kinds = [header.exact, header.prefix, header.present].filter((k) => k !== undefined).length;
+    if (kinds === 0) list.add(at, 'needs one of exact, prefix or present');
+    if (header.prefix === '') list.add([...at, 'prefix'], 'must not be empty');
+  });
 }
 
 /** Weights of a split add up to the declared total (100 when unset), and something gets traffic. */

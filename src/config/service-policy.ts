@@ -2,8 +2,8 @@
 // owns its parse and validation, and says what it contributes: the clusters a service is published as (one per
 // subset value besides the service's own) and the route action that sends traffic to it.
 import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
-import { ErrorList, checkDuration, checkRetry, checkWeights, parseWith } from './rules.js';
-import type { ConfigKind, ServicePolicy } from './types.js';
+import { ErrorList, OBJECT_NAME_PATTERN, OBJECT_NAME_RULE, checkDuration, checkRetry, checkRouteMatch, checkWeights, parseWith } from './rules.js';
+import type { ConfigKind, ServicePolicy, ServiceRoute } from './types.js';
 
 export const SERVICE_POLICY_TYPE = 'etcdxds.v1.ServicePolicy';
 
@@ -45,6 +45,30 @@ function checkPolicy(policy: ServicePolicy, list: ErrorList): void {
     });
     if (split.length > 0) checkWeights(list, ['subsets', 'split'], split.map((s) => s.weight), subsets.totalWeight);
   }
+  const values = new Set((policy.subsets?.split ?? []).map((s) => s.value));
+  const names = new Set<string>();
+  (policy.routes ?? []).forEach((route, i) => checkServiceRoute(list, ['routes', i], route, values, names));
+}
+
+function checkServiceRoute(list: ErrorList, path: (string | number)[], route: ServiceRoute, values: Set<string | undefined>, names: Set<string>): void {
+  if (route.name !== undefined) {
+    if (!OBJECT_NAME_PATTERN.test(route.name)) list.add([...path, 'name'], `must be ${OBJECT_NAME_RULE}`);
+    else if (names.has(route.name)) list.add([...path, 'name'], `route ${JSON.stringify(route.name)} is defined twice`);
+    names.add(route.name);
+  }
+  checkRouteMatch(list, [...path, 'match'], route.match ?? {}, false);
+  const hasSplit = (route.split ?? []).length > 0;
+  if (route.subset !== undefined && hasSplit) list.add(path, 'give subset or split, not both');
+  const known = (value: string | undefined, at: (string | number)[]): void => {
+    if (!values.has(value)) list.add(at, `${JSON.stringify(value ?? '')} is not a value of subsets.split`);
+  };
+  if (route.subset !== undefined) known(route.subset, [...path, 'subset']);
+  if (hasSplit) {
+    route.split!.forEach((entry, i) => known(entry.value, [...path, 'split', i, 'value']));
+    checkWeights(list, [...path, 'split'], route.split!.map((s) => s.weight), route.totalWeight);
+  } else if (route.totalWeight) list.add([...path, 'totalWeight'], 'only applies with split');
+  checkDuration(list, [...path, 'timeout'], route.timeout, true);
+  checkRetry(list, [...path, 'retry'], route.retry);
 }
 
 export const SERVICE_POLICY_KIND: ConfigKind<ServicePolicy> = {
@@ -80,4 +104,16 @@ export function serviceTarget(service: string, policy: ServicePolicy | undefined
     .map((s) => ({ cluster: subsetClusterName(service, subsets.key!, s.value!), weight: s.weight! }));
   if (weighted.length === 1) return { cluster: weighted[0]!.cluster };
   return weighted.length === 0 ? { cluster: service } : { weighted };
+}
+
+/** Where one of the policy's own routes sends traffic: a subset, a split between subsets, or the service's split. */
+export function serviceRouteTarget(service: string, policy: ServicePolicy, route: ServiceRoute): TrafficTarget {
+  const key = policy.subsets?.key;
+  if (!key) return serviceTarget(service, policy);
+  if (route.subset !== undefined) return { cluster: subsetClusterName(service, key, route.subset) };
+  if (!route.split?.length) return serviceTarget(service, policy);
+  const weighted = route.split
+    .filter((s) => (s.weight ?? 0) > 0)
+    .map((s) => ({ cluster: subsetClusterName(service, key, s.value!), weight: s.weight! }));
+  return weighted.length === 1 ? { cluster: weighted[0]!.cluster } : { weighted };
 }

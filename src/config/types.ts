@@ -35,6 +35,16 @@ export interface Subsets {
   totalWeight?: number;
 }
 
+export interface ServiceRoute {
+  name?: string;
+  match?: RouteMatch;
+  subset?: string;
+  split?: SubsetWeight[];
+  totalWeight?: number;
+  timeout?: string;
+  retry?: RetryPolicy;
+}
+
 /** etcdxds.v1.ServicePolicy */
 export interface ServicePolicy {
   lbPolicy?: LbPolicy;
@@ -46,6 +56,7 @@ export interface ServicePolicy {
   requestTimeout?: string;
   retry?: RetryPolicy;
   subsets?: Subsets;
+  routes?: ServiceRoute[];
 }
 
 export interface GatewayMatch {

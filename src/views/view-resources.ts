@@ -77,16 +77,66 @@ function gatewaySubsets(gateway: Gateway | undefined): Map<string, Set<string>> 
   return extra;
 }
 
-/** A service's Cluster and assignment, and those of its subsets. */
-function addServiceClusters(out: ViewResources, service: string, input: ViewInput, extraSubsets: Iterable<string> = []): void {
-  const instances = input.services.get(service) ?? [];
-  const policy = input.config.policies.get(service)?.spec;
+/** A service's Clusters and assignments: its own, then one per subset value (plus `extraSubsets`). */
+export interface ServiceClusters {
+  clusters: Map<string, Cluster>;
+  endpoints: Map<string, ClusterLoadAssignment>;
+}
+
+/**
+ * The clusters of one service, the same in every view that holds them (proxyless or Envoy): build them once per
+ * change of the service's instances, health or policy, and share them between views.
+ */
+export function serviceClusters(
+  service: string,
+  instances: readonly Instance[],
+  policy: ServicePolicy | undefined,
+  verdictOf: (key: string) => HealthVerdict | undefined,
+  extraSubsets: Iterable<string> = [],
+): ServiceClusters {
+  const out: ServiceClusters = { clusters: new Map(), endpoints: new Map() };
   out.clusters.set(service, policyCluster(service, instances, policy));
-  out.endpoints.set(service, clusterLoadAssignment(service, instances, input.verdictOf));
-  for (const subset of subsetResources(service, instances, policy, input.verdictOf, extraSubsets)) {
+  out.endpoints.set(service, clusterLoadAssignment(service, instances, verdictOf));
+  for (const subset of subsetResources(service, instances, policy, verdictOf, extraSubsets)) {
     out.clusters.set(subset.name, subset.cluster);
     out.endpoints.set(subset.name, subset.assignment);
   }
+  return out;
+}
+
+function addServiceClusters(out: ViewResources, service: string, input: ViewInput, extraSubsets: Iterable<string> = []): void {
+  const built = serviceClusters(service, input.services.get(service) ?? [], input.config.policies.get(service)?.spec, input.verdictOf, extraSubsets);
+  for (const [name, message] of built.clusters) out.clusters.set(name, message);
+  for (const [name, message] of built.endpoints) out.endpoints.set(name, message);
+}
+
+/** Which services an Envoy view holds, before any resource is built. */
+export interface EnvoyScope {
+  gateway?: Gateway;
+  /** Services whose clusters and assignments the view holds, sorted. */
+  clusterServices: string[];
+  /** Services that get a host virtual host (`<svc>`, `<svc>:*`), sorted. */
+  hostServices: string[];
+  /** Subset values the gateway's routes name, per service. */
+  extraSubsets: Map<string, Set<string>>;
+  problems: string[];
+}
+
+/** The services an Envoy view reaches: its dependencies (or all) for host routing, plus those its gateway routes to. */
+export function envoyScope(spec: ViewSpec, config: ConfigView, isRegistered: (service: string) => boolean, registered: () => Iterable<string>): EnvoyScope {
+  const problems: string[] = [];
+  const gateway = spec.gateway !== undefined ? config.gateways.get(spec.gateway)?.spec : undefined;
+  if (spec.gateway !== undefined && !gateway) problems.push(`gateway ${spec.gateway} is not configured; serving the default view`);
+  const hostRouting = gateway ? gateway.serviceHostRouting === true : true;
+  const inScope = !hostRouting ? [] : spec.dependsOn ? spec.dependsOn.filter(isRegistered) : [...registered()].sort();
+  const routed = gateway ? servicesRoutedBy(gateway).filter(isRegistered) : [];
+  return {
+    ...(gateway ? { gateway } : {}),
+    clusterServices: [...new Set([...inScope, ...routed])].sort(),
+    hostServices: inScope,
+    extraSubsets: gatewaySubsets(gateway),
+    problems,
+  };
 }
 
 function proxylessResources(input: ViewInput): ViewResources {
@@ -122,21 +172,13 @@ function envoyVirtualHosts(out: ViewResources, name: string | undefined, gateway
 
 function envoyResources(spec: ViewSpec, input: ViewInput): ViewResources {
   const out = emptyResources();
-  const gatewayObject = spec.gateway !== undefined ? input.config.gateways.get(spec.gateway) : undefined;
-  const gateway = gatewayObject?.spec;
-  if (spec.gateway !== undefined && !gateway) out.problems.push(`gateway ${spec.gateway} is not configured; serving the default view`);
-
-  const registered = [...input.services.keys()].sort();
-  const inScope = spec.dependsOn ? spec.dependsOn.filter((s) => input.services.has(s)) : registered;
-  const hostRouting = gateway ? gateway.serviceHostRouting === true : true;
-  const routed = gateway ? servicesRoutedBy(gateway).filter((s) => input.services.has(s)) : [];
-  const extra = gatewaySubsets(gateway);
-  for (const service of [...new Set([...(hostRouting ? inScope : []), ...routed])].sort()) {
-    addServiceClusters(out, service, input, extra.get(service));
-  }
+  const scope = envoyScope(spec, input.config, (s) => input.services.has(s), () => input.services.keys());
+  out.problems.push(...scope.problems);
+  const gateway = scope.gateway;
+  for (const service of scope.clusterServices) addServiceClusters(out, service, input, scope.extraSubsets.get(service));
 
   const routeName = gateway ? gatewayRouteConfigName(spec.gateway!) : SERVICES_ROUTE_CONFIG;
-  out.routes.set(routeName, routeConfigurationOf(routeName, envoyVirtualHosts(out, spec.gateway, gateway, hostRouting ? inScope : [], input)));
+  out.routes.set(routeName, routeConfigurationOf(routeName, envoyVirtualHosts(out, spec.gateway, gateway, scope.hostServices, input)));
   if (!gateway) {
     const name = defaultListenerName(spec.port);
     out.listeners.set(name, envoyHttpListener(name, spec.port, routeName));

@@ -62,6 +62,28 @@ describe('ServicePolicy', () => {
     ]);
   });
 
+  it('checks its own routes: subsets among the split values, one destination, match and weights', () => {
+    const errors = errorsOf(
+      SERVICE_POLICY_KIND.parse({
+        ...CANARY_POLICY,
+        routes: [
+          { name: 'ok', match: { headers: [{ name: 'x-canary', exact: 'yes' }] }, subset: 'v2' },
+          { name: 'ok', subset: 'v3' },
+          { subset: 'v1', split: [{ value: 'v1', weight: 100 }] },
+          { match: { prefix: 'x' }, split: [{ value: 'v9', weight: 50 }] },
+        ],
+      }),
+    );
+    expect(errors).toEqual([
+      'routes[1].name: route "ok" is defined twice',
+      'routes[1].subset: "v3" is not a value of subsets.split',
+      'routes[2]: give subset or split, not both',
+      'routes[3].match.prefix: must start with "/"',
+      'routes[3].split[0].value: "v9" is not a value of subsets.split',
+      'routes[3].split: weights add up to 50, must add up to 100 (or set totalWeight)',
+    ]);
+  });
+
   it('takes a declared total weight instead of 100', () => {
     const split = { key: 'version', split: [{ value: 'v1', weight: 999 }, { value: 'v2', weight: 1 }] };
     expect(errorsOf(SERVICE_POLICY_KIND.parse({ subsets: { ...split, totalWeight: 1000 } }))).toEqual([]);

@@ -13,7 +13,7 @@ import { TYPE_URL, type TypeUrl } from '../../src/snapshot/types.js';
 import { nodeView, type NodeFacts } from '../../src/views/node-view.js';
 import { toProto3Json } from '../../src/views/proto3-json.js';
 import { resourcesFor, type ViewResources } from '../../src/views/view-resources.js';
-import { FRONT_GATEWAY, FULL_POLICY, registrations } from './fixtures.js';
+import { CANARY_POLICY, FRONT_GATEWAY, FULL_POLICY, registrations } from './fixtures.js';
 
 const require = createRequire(import.meta.url);
 interface GrpcResourceType {
@@ -49,6 +49,14 @@ const POLICY_VARIANTS: Record<string, object> = {
   'http2 off': { http2: false },
   'retries only': { retry: { retryOn: 'unavailable,cancelled' } },
   'no timeout': { requestTimeout: '0s' },
+  'own routes (header to a subset, gRPC service to a split)': {
+    ...CANARY_POLICY,
+    routes: [
+      { name: 'canary', match: { headers: [{ name: 'x-canary', exact: 'yes' }, { name: 'x-user', prefix: 'beta-' }] }, subset: 'v2', timeout: '1s' },
+      { match: { grpcService: 'helloworld.Greeter', headers: [{ name: 'x-debug', present: true }] }, split: [{ value: 'v1', weight: 1 }, { value: 'v2', weight: 1 }], totalWeight: 2 },
+      { match: { path: '/healthz' }, retry: { retryOn: 'reset' } },
+    ],
+  },
   'split with weight 0': { subsets: { key: 'version', split: [{ value: 'v1', weight: 0 }, { value: 'v2', weight: 100 }] } },
 };
 

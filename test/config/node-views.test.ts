@@ -10,7 +10,7 @@ import { viewAffectedBy } from '../../src/views/affected.js';
 import { plainNodeMetadata } from '../../src/views/node-metadata.js';
 import { nodeView, type NodeFacts } from '../../src/views/node-view.js';
 import { toProto3Json } from '../../src/views/proto3-json.js';
-import { resourcesFor, type ViewResources } from '../../src/views/view-resources.js';
+import { envoyScope, resourcesFor, type ViewResources } from '../../src/views/view-resources.js';
 import { CANARY_POLICY, FRONT_GATEWAY, registrations } from './fixtures.js';
 
 const PREFIX = '/etcd-xds/config/';
@@ -143,6 +143,21 @@ describe('an Envoy view', () => {
     });
   });
 
+  it('puts the policy own routes before the catch-all, for Envoy and for gRPC clients', () => {
+    const policy = { ...CANARY_POLICY, routes: [{ name: 'canary', match: { headers: [{ name: 'x-canary', exact: 'yes' }] }, subset: 'v2', timeout: '1s' }] };
+    const view = config({ 'services/greeter': policy });
+    const envoyRoutes = resources(envoy(), view).routes.get('etcd-xds/services')!.virtual_hosts!.find((h) => h.name === 'greeter')!.routes!;
+    const grpcRoutes = resources({ id: 'g', cluster: 'c', userAgentName: 'gRPC C-core', metadata: {} }, view).routes.get('greeter')!.virtual_hosts![0]!.routes!;
+    expect(envoyRoutes.map((r) => [r.name, r.match, r.route?.cluster ?? 'split', r.route?.timeout])).toEqual([
+      ['canary', { prefix: '/', headers: [{ name: 'x-canary', exact_match: 'yes' }] }, 'greeter~version=v2', { seconds: '1' }],
+      [undefined, { prefix: '/' }, 'split', { seconds: '2' }],
+    ]);
+    expect(grpcRoutes.map((r) => [r.match?.prefix, r.route?.cluster ?? 'split', r.route?.max_stream_duration])).toEqual([
+      ['', 'greeter~version=v2', { max_stream_duration: { seconds: '1' } }],
+      ['', 'split', { max_stream_duration: { seconds: '2' } }],
+    ]);
+  });
+
   it('takes a gateway: its listeners, its virtual hosts first, host routing for services whose domains are free', () => {
     const view = config({
       'services/greeter': CANARY_POLICY,
@@ -158,11 +173,11 @@ describe('an Envoy view', () => {
     const site = hosts[0]!['routes'] as Record<string, any>[];
     expect(site[0]).toEqual({
       name: 'canary-header',
-      match: { prefix: '/', headers: [{ name: 'x-canary', string_match: { exact: 'yes' } }] },
+      match: { prefix: '/', headers: [{ name: 'x-canary', exact_match: 'yes' }] },
       route: { cluster: 'greeter~version=v2' },
     });
     expect(site[1]).toMatchObject({ match: { prefix: '/helloworld.Greeter/' }, route: { timeout: '1s', weighted_clusters: { clusters: [{ weight: 90 }, { weight: 10 }] } } });
-    expect(site[2]).toMatchObject({ match: { path: '/healthz', headers: [{ name: 'x-debug', present_match: true }, { name: 'x-env', string_match: { prefix: 'prod' } }] } });
+    expect(site[2]).toMatchObject({ match: { path: '/healthz', headers: [{ name: 'x-debug', present_match: true }, { name: 'x-env', prefix_match: 'prod' }] } });
     expect(site[3]).toEqual({
       name: 'api',
       match: { prefix: '/api/' },
@@ -194,6 +209,19 @@ describe('an Envoy view', () => {
     const site = out.routes.get('gateway/front')!.virtual_hosts![0]!.routes!;
     expect(site[0]!.route).toEqual({ cluster: 'greeter' });
     expect(out.problems).toContain('gateway front virtual host site route canary-header: service greeter has no subsets in its ServicePolicy; subset v2 routes to the whole service');
+  });
+});
+
+describe('envoyScope', () => {
+  it('names the services a view holds without building anything', () => {
+    const view = config({ 'gateways/front': FRONT_GATEWAY });
+    const registered = new Set(['greeter', 'hello-http', 'billing', 'other']);
+    const scope = envoyScope({ client: 'envoy', port: 10000, gateway: 'front', dependsOn: ['billing', 'missing'] }, view, (s) => registered.has(s), () => registered);
+    expect(scope.clusterServices).toEqual(['billing', 'greeter', 'hello-http']);
+    expect(scope.hostServices).toEqual(['billing']);
+    expect([...(scope.extraSubsets.get('greeter') ?? [])]).toEqual(['v2', 'v1']);
+    const unscoped = envoyScope({ client: 'envoy', port: 10000 }, view, (s) => registered.has(s), () => registered);
+    expect(unscoped.hostServices).toEqual(['billing', 'greeter', 'hello-http', 'other']);
   });
 });
 

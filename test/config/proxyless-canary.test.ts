@@ -1,10 +1,11 @@
 // The subset split works for real proxyless clients: the proxyless view (per-service api_listener, RouteConfiguration
 // with weighted_clusters, one Cluster and assignment per subset) is served by the project's xDS server to
 // @grpc/grpc-js-xds and gRPC C-core clients calling real Greeter backends; 90/10 holds within ±5% over 2,000 calls,
-// and a new split takes over once it is published.
+// a header route of the policy selects the canary, and a new split takes over once it is published.
 import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigStore } from '../../src/config/store.js';
 import { greeterClient, startGreeterServer, type GreeterServer } from '../../src/demo/greeter.js';
@@ -24,7 +25,40 @@ const CORE_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../
 const hasGrpcCore = spawnSync(PYTHON, ['-c', 'import grpc'], { stdio: 'ignore' }).status === 0;
 
 function split(v1: number, v2: number): object {
-  return { requestTimeout: '3s', subsets: { key: 'version', split: [{ value: 'v1', weight: v1 }, { value: 'v2', weight: v2 }] } };
+  return {
+    requestTimeout: '3s',
+    subsets: { key: 'version', split: [{ value: 'v1', weight: v1 }, { value: 'v2', weight: v2 }] },
+    routes: [{ name: 'canary-header', match: { headers: [{ name: 'x-canary', exact: 'yes' }] }, subset: 'v2' }],
+  };
+}
+
+/** One SayHello call through a bare grpc-js client, with request metadata; returns the instance that answered. */
+function callWithMetadata(client: grpc.Client, headers: Record<string, string>): Promise<string> {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
+  const request = Buffer.concat([Buffer.from([0x0a, 4]), Buffer.from('call')]); // HelloRequest.name = "call"
+  return new Promise((resolve, reject) =>
+    client.makeUnaryRequest(
+      '/etcdxds.v1.Greeter/SayHello',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      request,
+      metadata,
+      { deadline: Date.now() + 5_000 },
+      (err, reply) => (err ? reject(err) : resolve(instanceIdOf(reply!))),
+    ),
+  );
+}
+
+/** HelloReply.instance_id (field 2) from the reply bytes: every field of HelloReply is a short string. */
+function instanceIdOf(reply: Buffer): string {
+  for (let pos = 0; pos < reply.length; ) {
+    const key = reply[pos]!;
+    const length = reply[pos + 1]!;
+    if (key >> 3 === 2) return reply.subarray(pos + 2, pos + 2 + length).toString();
+    pos += 2 + length;
+  }
+  return '';
 }
 
 /** The proxyless view as a snapshot, the way the pipeline will publish it. */
@@ -129,6 +163,20 @@ describe('a 90/10 subset split with real proxyless clients', { timeout: 180_000 
     expect(seen).toEqual({ v2: 50 });
     source.publish(split(90, 10));
     await eventually(() => spread(50), (s) => (s['v1'] ?? 0) > 30, 'back to mostly v1');
+  });
+
+  it('grpc-js-xds follows the policy header route: x-canary: yes always reaches v2', async () => {
+    const client = new grpc.Client('xds:///greeter', grpc.credentials.createInsecure());
+    try {
+      const answered = new Set<string>();
+      for (let i = 0; i < 100; i++) answered.add(await callWithMetadata(client, { 'x-canary': 'yes' }));
+      expect([...answered]).toEqual(['v2-a']);
+      const without = new Set<string>();
+      for (let i = 0; i < 100; i++) without.add((await callWithMetadata(client, { 'x-canary': 'no' })).slice(0, 2));
+      expect(without.has('v1')).toBe(true);
+    } finally {
+      client.close();
+    }
   });
 
   it.skipIf(!hasGrpcCore && process.env.REQUIRE_GRPC_CORE !== '1')('gRPC C-core sends 10% ± 5% of 2,000 calls to version v2', async () => {

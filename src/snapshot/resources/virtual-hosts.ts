@@ -9,8 +9,8 @@ import type { RouteMatch } from '../../generated/envoy/config/route/v3/RouteMatc
 import type { VirtualHost } from '../../generated/envoy/config/route/v3/VirtualHost.js';
 import type { HeaderMatcher } from '../../generated/envoy/config/route/v3/HeaderMatcher.js';
 import type { RetryPolicy as EnvoyRetryPolicy } from '../../generated/envoy/config/route/v3/RetryPolicy.js';
-import { serviceTarget, subsetClusterName, type TrafficTarget } from '../../config/service-policy.js';
-import type { GatewayRoute, RetryPolicy, ServicePolicy, VirtualHost as GatewayVirtualHost } from '../../config/types.js';
+import { serviceRouteTarget, serviceTarget, subsetClusterName, type TrafficTarget } from '../../config/service-policy.js';
+import type { GatewayRoute, RetryPolicy, RouteMatch as ConfigRouteMatch, ServicePolicy, VirtualHost as GatewayVirtualHost } from '../../config/types.js';
 import { sortedRecord } from '../encode.js';
 import { durationOf } from './duration.js';
 
@@ -58,13 +58,29 @@ function policyOptions(policy: ServicePolicy | undefined): ActionOptions {
   };
 }
 
+/**
+ * A service's routes under its policy: the policy's own routes in order, then the catch-all (prefix `/` for Envoy,
+ * `""` for gRPC clients, which match the empty prefix too) carrying the subsets split.
+ */
+function serviceRoutes(service: string, policy: ServicePolicy | undefined, flavor: RouteFlavor): Route[] {
+  const catchAll = flavor === 'envoy' ? '/' : '';
+  const defaults = policyOptions(policy);
+  const own = (policy?.routes ?? []).map((route): Route => {
+    const options: ActionOptions = {
+      ...defaults,
+      ...(route.timeout !== undefined ? { timeout: route.timeout } : {}),
+      ...(route.retry ? { retry: route.retry } : {}),
+    };
+    const out: Route = { match: routeMatch(route.match, catchAll), route: routeAction(serviceRouteTarget(service, policy!, route), options, flavor) };
+    if (route.name) out.name = route.name;
+    return out;
+  });
+  return [...own, { match: { prefix: catchAll }, route: routeAction(serviceTarget(service, policy), defaults, flavor) }];
+}
+
 /** An Envoy's virtual host for one service: `Host: <svc>` (any port) → the service, under its policy. */
 export function serviceVirtualHost(service: string, policy: ServicePolicy | undefined): VirtualHost {
-  return {
-    name: service,
-    domains: [service, `${service}:*`],
-    routes: [{ match: { prefix: '/' }, route: routeAction(serviceTarget(service, policy), policyOptions(policy), 'envoy') }],
-  };
+  return { name: service, domains: [service, `${service}:*`], routes: serviceRoutes(service, policy, 'envoy') };
 }
 
 /**
@@ -78,19 +94,21 @@ export function proxylessRouteConfiguration(service: string, policy: ServicePoli
       {
         name: service,
         domains: ['*'],
-        routes: [{ match: { prefix: '' }, route: routeAction(serviceTarget(service, policy), policyOptions(policy), 'grpc') }],
+        routes: serviceRoutes(service, policy, 'grpc'),
       },
     ],
   };
 }
 
-function routeMatch(route: GatewayRoute): RouteMatch {
-  const match = route.match ?? {};
+/** A configured match; with no path part it matches every path (`catchAll` prefix). */
+function routeMatch(match: ConfigRouteMatch = {}, catchAll: string): RouteMatch {
   const out: RouteMatch =
-    match.grpcService !== undefined ? { prefix: `/${match.grpcService}/` } : match.path !== undefined ? { path: match.path } : { prefix: match.prefix ?? '/' };
+    match.grpcService !== undefined ? { prefix: `/${match.grpcService}/` } : match.path !== undefined ? { path: match.path } : { prefix: match.prefix ?? catchAll };
+  // exact_match/prefix_match, deprecated in v3 but still read by Envoy: gRPC C-core 1.51 (Debian's) NACKs the
+  // newer string_match ("Invalid route header matcher specified").
   const headers = (match.headers ?? []).map((header): HeaderMatcher => {
-    if (header.exact !== undefined) return { name: header.name!, string_match: { exact: header.exact } };
-    if (header.prefix !== undefined) return { name: header.name!, string_match: { prefix: header.prefix } };
+    if (header.exact !== undefined) return { name: header.name!, exact_match: header.exact };
+    if (header.prefix !== undefined) return { name: header.name!, prefix_match: header.prefix };
     return { name: header.name!, present_match: header.present ?? true };
   });
   if (headers.length > 0) out.headers = headers;
@@ -122,7 +140,7 @@ function gatewayRoute(route: GatewayRoute, policyOf: PolicyLookup, problems: str
     ...(route.retry ? { retry: route.retry } : {}),
     ...(route.prefixRewrite !== undefined ? { prefixRewrite: route.prefixRewrite } : {}),
   };
-  const out: Route = { match: routeMatch(route), route: routeAction(gatewayTarget(route, policyOf, problems, where), options, 'envoy') };
+  const out: Route = { match: routeMatch(route.match, '/'), route: routeAction(gatewayTarget(route, policyOf, problems, where), options, 'envoy') };
   if (route.name) out.name = route.name;
   const headers = Object.entries(sortedRecord(route.requestHeadersToAdd ?? {}));
   if (headers.length > 0) {
