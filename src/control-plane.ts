@@ -41,6 +41,8 @@ export interface ControlPlaneOptions {
   healthConcurrency?: number;
   /** Resource TTL (with heartbeats) for clients that support it; 0 = off. */
   resourceTtlMs?: number;
+  /** Most resource names one xDS request may carry; more is refused with INVALID_ARGUMENT. */
+  maxResourceNames?: number;
   /** TLS for the xDS listener; with clientCaFile, clients must present a certificate signed by it (mTLS). */
   xdsTls?: { certFile: string; keyFile: string; clientCaFile?: string };
   /** TLS files and user/password for etcd. */
@@ -98,7 +100,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     serviceGcMs,
     ...(state ? { grace: state } : {}),
   });
-  const xds = new XdsServer({ source: publisher, logger, ...(options.resourceTtlMs ? { resourceTtlMs: options.resourceTtlMs } : {}) });
+  const xds = new XdsServer({
+    source: publisher,
+    logger,
+    ...(options.resourceTtlMs ? { resourceTtlMs: options.resourceTtlMs } : {}),
+    ...(options.maxResourceNames ? { maxResourceNames: options.maxResourceNames } : {}),
+  });
 
   let ready = false;
   watcher.on('change', ({ view, changedServices, changeSeenAt }) => {

@@ -23,6 +23,7 @@ interface ServeFlags extends EtcdFlags {
   resourceTtl: number;
   statePrefix?: string;
   sharedState: boolean;
+  maxResourceNames: number;
 }
 
 export function serveCommand(): Command {
@@ -48,6 +49,11 @@ export function serveCommand(): Command {
         .env('XDS_STATE_PREFIX'),
     )
     .option('--no-shared-state', 'keep grace periods and last good values in this process only (replicas and restarts may then disagree)')
+    .addOption(
+      new Option('--max-resource-names <n>', 'most resource names one xDS request may carry (more is refused with INVALID_ARGUMENT)')
+        .default(100_000)
+        .argParser(positiveInt),
+    )
     .option('--no-health-checks', 'disable active health checks')
     .addOption(new Option('--health-concurrency <n>', 'probes in flight at most').default(16).argParser(positiveInt))
     .addOption(
@@ -76,6 +82,7 @@ export function serveCommand(): Command {
         healthChecks: flags.healthChecks,
         healthConcurrency: flags.healthConcurrency,
         resourceTtlMs: flags.resourceTtl,
+        maxResourceNames: flags.maxResourceNames,
       });
       let stopping = false;
       const shutdown = (signal: string) => {

@@ -113,6 +113,9 @@ export interface XdsServerOptions {
   maxRepliesInFlight?: number;
 }
 
+/** How long a new stream may wait before its first request. */
+const FIRST_REQUEST_TIMEOUT_MS = 30_000;
+
 export class XdsServer extends EventEmitter<XdsServerEvents> {
   private readonly server: grpc.Server;
   private readonly streams = new Map<string, LiveStream>();
@@ -312,6 +315,16 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     call.on('error', (err) => close(`error: ${err.message}`));
     call.on('cancelled', () => close('cancelled'));
     call.on('close', () => close('closed'));
+    // grpc-js may take a cancellation before it hands the call over: its 'cancelled' event has then already fired.
+    if (call.cancelled) close('cancelled before the stream was served');
+    // A stream that never says what it wants holds memory and gets pushes for nothing: end it.
+    const firstRequestTimer = setTimeout(() => {
+      if (closed || flow.requestsRead > 0) return;
+      close('no request within the first-request timeout');
+      call.emit('error', { code: grpc.status.DEADLINE_EXCEEDED, details: `no request within ${FIRST_REQUEST_TIMEOUT_MS} ms` });
+    }, FIRST_REQUEST_TIMEOUT_MS);
+    firstRequestTimer.unref();
+    call.once('data', () => clearTimeout(firstRequestTimer));
   }
 
   private observer(engine: () => StreamEngine, log: Logger): StreamObserver {
