@@ -5,13 +5,25 @@
 import type { Instance } from '../registry/types.js';
 import { draftOf, emptySortedMap, seal, type SortedMapDraft } from '../sorted-map.js';
 import { combineDigest, encodeResource, setVersionOf } from './encode.js';
-import { cluster, clusterOptions, type ClusterOptions } from './resources/cluster.js';
+import type { ServicePolicy } from '../config/types.js';
+import { clusterOptions, type ClusterOptions } from './resources/cluster.js';
+import { policyCluster } from './resources/cluster-policy.js';
 import { clusterLoadAssignment, effectiveHealth, type EnvoyHealthStatus, type HealthVerdict } from './resources/endpoint.js';
 import { apiListener } from './resources/listener.js';
-import { routeConfiguration } from './resources/route.js';
+import { subsetResources } from './resources/subsets.js';
+import { proxylessRouteConfiguration } from './resources/virtual-hosts.js';
 import { PUSH_ORDER, TYPE_URL, type EncodedResource, type ResourceMap, type Snapshot, type SnapshotDiff, type TypeUrl } from './types.js';
 
 export type VerdictOf = (key: string) => HealthVerdict | undefined;
+
+/** The traffic policy of each service, from the configuration objects in etcd. */
+export interface PolicyLookup {
+  policyOf(service: string): ServicePolicy | undefined;
+  /** Subset values that gateway routes name for the service, beyond its policy's own. */
+  extraSubsetsOf(service: string): readonly string[];
+}
+
+const NO_POLICIES: PolicyLookup = { policyOf: () => undefined, extraSubsetsOf: () => [] };
 
 /** Resources re-encoded so far, per type (tests and metrics read it to prove a change cost only itself). */
 export type EncodeCounts = Record<TypeUrl, number>;
@@ -33,10 +45,13 @@ function sameInputs(a: EndpointInputs | undefined, b: EndpointInputs): boolean {
 
 interface ServiceResources {
   endpointInputs: EndpointInputs;
-  /** What the Cluster is derived from; kept while the service is empty, so the Cluster does not change then. */
+  /** What the Clusters are derived from; kept while the service is empty, so its Clusters do not change then. */
   clusterOptions: ClusterOptions;
-  endpoint: EncodedResource;
-  cluster: EncodedResource;
+  policy: ServicePolicy | undefined;
+  extraSubsets: string;
+  /** The service's Cluster and assignment under its own name, and one of each per subset (`<svc>~<key>=<value>`). */
+  clusters: ReadonlyMap<string, EncodedResource>;
+  endpoints: ReadonlyMap<string, EncodedResource>;
   listener: EncodedResource;
   route: EncodedResource;
 }
@@ -56,6 +71,7 @@ export class SnapshotDraft {
     private readonly builder: SnapshotBuilder,
     private readonly previous: Snapshot,
     private readonly verdictOf: VerdictOf,
+    private readonly policies: PolicyLookup,
   ) {
     this.sums = new Map(builder.sumsOf(previous));
   }
@@ -65,9 +81,19 @@ export class SnapshotDraft {
    * period), undefined removes all of its resources.
    */
   set(service: string, instances: readonly Instance[] | undefined, emptyCluster?: ClusterOptions): void {
-    const built = instances === undefined ? undefined : this.builder.serviceResources(service, instances, this.verdictOf, emptyCluster);
+    const before = this.builder.cached(service);
+    const built = instances === undefined ? undefined : this.builder.serviceResources(service, instances, this.verdictOf, this.policies, emptyCluster);
     if (!built) this.builder.drop(service);
-    for (const typeUrl of PUSH_ORDER) this.put(typeUrl, service, built && resourceOf(built, typeUrl));
+    this.putAll(TYPE_URL.cluster, before?.clusters, built?.clusters);
+    this.putAll(TYPE_URL.endpoint, before?.endpoints, built?.endpoints);
+    this.put(TYPE_URL.listener, service, built?.listener);
+    this.put(TYPE_URL.route, service, built?.route);
+  }
+
+  /** Puts a service's named resources of one type, removing those it no longer has (a subset dropped). */
+  private putAll(typeUrl: TypeUrl, before: ReadonlyMap<string, EncodedResource> | undefined, after: ReadonlyMap<string, EncodedResource> | undefined): void {
+    for (const name of before?.keys() ?? []) if (!after?.has(name)) this.put(typeUrl, name, undefined);
+    for (const [name, resource] of after ?? []) this.put(typeUrl, name, resource);
   }
 
   finish(changeSeenAt?: number): SnapshotBuild {
@@ -115,19 +141,6 @@ export class SnapshotDraft {
   }
 }
 
-function resourceOf(built: ServiceResources, typeUrl: TypeUrl): EncodedResource {
-  switch (typeUrl) {
-    case TYPE_URL.cluster:
-      return built.cluster;
-    case TYPE_URL.endpoint:
-      return built.endpoint;
-    case TYPE_URL.listener:
-      return built.listener;
-    case TYPE_URL.route:
-      return built.route;
-  }
-}
-
 export class SnapshotBuilder {
   private readonly byService = new Map<string, ServiceResources>();
   /** Per-type digest sums of the snapshots this builder made, so the next one is updated, never recounted. */
@@ -147,8 +160,18 @@ export class SnapshotBuilder {
   }
 
   /** Starts the next snapshot from `previous` (one this builder made). */
-  draft(previous: Snapshot, verdictOf: VerdictOf): SnapshotDraft {
-    return new SnapshotDraft(this, previous, verdictOf);
+  draft(previous: Snapshot, verdictOf: VerdictOf, policies: PolicyLookup = NO_POLICIES): SnapshotDraft {
+    return new SnapshotDraft(this, previous, verdictOf, policies);
+  }
+
+  /** @internal what a service was last built into. */
+  cached(service: string): ServiceResources | undefined {
+    return this.byService.get(service);
+  }
+
+  /** The names of a service's Clusters (its own and its subsets'), as last built. */
+  clusterNamesOf(service: string): Iterable<string> {
+    return this.byService.get(service)?.clusters.keys() ?? [];
   }
 
   /** @internal the draft's view of a previous snapshot's sums. */
@@ -172,23 +195,38 @@ export class SnapshotBuilder {
    * @internal the service's resources for these instances, re-encoding only what changed. An empty service keeps
    * the Cluster options it had (`emptyCluster` when this process never saw it live).
    */
-  serviceResources(service: string, instances: readonly Instance[], verdictOf: VerdictOf, emptyCluster?: ClusterOptions): ServiceResources {
+  serviceResources(service: string, instances: readonly Instance[], verdictOf: VerdictOf, policies: PolicyLookup, emptyCluster?: ClusterOptions): ServiceResources {
     const sorted = [...instances].sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
     const inputs: EndpointInputs = { instances: sorted, health: sorted.map((i) => effectiveHealth(i, verdictOf(i.key))) };
+    const policy = policies.policyOf(service);
+    const extraValues = policies.extraSubsetsOf(service);
+    const extraSubsets = extraValues.join('\n');
     const cached = this.byService.get(service);
-    if (sameInputs(cached?.endpointInputs, inputs)) return cached!;
+    const samePolicy = cached !== undefined && cached.policy === policy && cached.extraSubsets === extraSubsets;
+    if (samePolicy && sameInputs(cached.endpointInputs, inputs)) return cached;
     // An emptied service keeps its Cluster as it was: re-deriving it from no instances would drop options (HTTP/2)
     // and make every wildcard-CDS client re-warm it twice around a restart.
     const options = sorted.length === 0 ? (emptyCluster ?? cached?.clusterOptions ?? clusterOptions(sorted)) : clusterOptions(sorted);
-    const sameCluster = cached !== undefined && cached.clusterOptions.http2 === options.http2;
+    const sameClusters = samePolicy && cached.clusterOptions.http2 === options.http2;
+    const subsets = subsetResources(service, sorted, policy, verdictOf, extraValues);
+    const endpoints = new Map<string, EncodedResource>([[service, this.encode(TYPE_URL.endpoint, service, clusterLoadAssignment(service, sorted, verdictOf))]]);
+    for (const subset of subsets) endpoints.set(subset.name, this.encode(TYPE_URL.endpoint, subset.name, subset.assignment));
+    let clusters = cached?.clusters;
+    if (!sameClusters || !clusters) {
+      const built = new Map<string, EncodedResource>([[service, this.encode(TYPE_URL.cluster, service, policyCluster(service, options, policy))]]);
+      for (const subset of subsets) built.set(subset.name, this.encode(TYPE_URL.cluster, subset.name, policyCluster(subset.name, options, policy)));
+      clusters = built;
+    }
     const built: ServiceResources = {
       endpointInputs: inputs,
       clusterOptions: options,
-      endpoint: this.encode(TYPE_URL.endpoint, service, clusterLoadAssignment(service, sorted, verdictOf)),
-      cluster: sameCluster ? cached.cluster : this.encode(TYPE_URL.cluster, service, cluster(service, options)),
-      // Listener and route depend on the name alone: reuse them across changes.
+      policy,
+      extraSubsets,
+      clusters,
+      endpoints,
+      // The listener depends on the name alone; the route on the name and the policy.
       listener: cached?.listener ?? this.encode(TYPE_URL.listener, service, apiListener(service)),
-      route: cached?.route ?? this.encode(TYPE_URL.route, service, routeConfiguration(service)),
+      route: samePolicy ? cached.route : this.encode(TYPE_URL.route, service, proxylessRouteConfiguration(service, policy)),
     };
     this.byService.set(service, built);
     return built;

@@ -62,7 +62,7 @@ function policyOf(config: ConfigView): (service: string) => ServicePolicy | unde
 }
 
 /** Subset values a gateway's split targets name, per service (they get clusters even when the policy omits them). */
-function gatewaySubsets(gateway: Gateway | undefined): Map<string, Set<string>> {
+export function gatewaySubsets(gateway: Gateway | undefined): Map<string, Set<string>> {
   const extra = new Map<string, Set<string>>();
   for (const host of gateway?.virtualHosts ?? []) {
     for (const route of host.routes ?? []) {
@@ -151,8 +151,9 @@ function proxylessResources(input: ViewInput): ViewResources {
 }
 
 /** Gateway virtual hosts first; then, when host routing is on, one per scoped service whose domains are free. */
-function envoyVirtualHosts(out: ViewResources, name: string | undefined, gateway: Gateway | undefined, hostServices: string[], input: ViewInput): VirtualHost[] {
-  const lookup = policyOf(input.config);
+function envoyVirtualHosts(problems: string[], name: string | undefined, gateway: Gateway | undefined, hostServices: string[], config: ConfigView): VirtualHost[] {
+  const lookup = policyOf(config);
+  const out = { problems };
   const hosts = (gateway?.virtualHosts ?? []).map((host) => gatewayVirtualHost(name!, host, lookup, out.problems));
   const claimed = new Map(hosts.flatMap((host) => (host.domains ?? []).map((domain) => [domain.toLowerCase(), host.name!] as const)));
   for (const service of hostServices) {
@@ -170,15 +171,18 @@ function envoyVirtualHosts(out: ViewResources, name: string | undefined, gateway
   return hosts;
 }
 
-function envoyResources(spec: ViewSpec, input: ViewInput): ViewResources {
-  const out = emptyResources();
-  const scope = envoyScope(spec, input.config, (s) => input.services.has(s), () => input.services.keys());
-  out.problems.push(...scope.problems);
-  const gateway = scope.gateway;
-  for (const service of scope.clusterServices) addServiceClusters(out, service, input, scope.extraSubsets.get(service));
+/** The part of an Envoy view that is its own: its listeners and its one RouteConfiguration. */
+export interface EnvoyFront {
+  listeners: Map<string, Listener>;
+  routes: Map<string, RouteConfiguration>;
+  problems: string[];
+}
 
+export function envoyFront(spec: ViewSpec, scope: EnvoyScope, config: ConfigView): EnvoyFront {
+  const out: EnvoyFront = { listeners: new Map(), routes: new Map(), problems: [...scope.problems] };
+  const gateway = scope.gateway;
   const routeName = gateway ? gatewayRouteConfigName(spec.gateway!) : SERVICES_ROUTE_CONFIG;
-  out.routes.set(routeName, routeConfigurationOf(routeName, envoyVirtualHosts(out, spec.gateway, gateway, scope.hostServices, input)));
+  out.routes.set(routeName, routeConfigurationOf(routeName, envoyVirtualHosts(out.problems, spec.gateway, gateway, scope.hostServices, config)));
   if (!gateway) {
     const name = defaultListenerName(spec.port);
     out.listeners.set(name, envoyHttpListener(name, spec.port, routeName));
@@ -189,6 +193,14 @@ function envoyResources(spec: ViewSpec, input: ViewInput): ViewResources {
     const name = gatewayListenerName(spec.gateway!, listener.name!);
     out.listeners.set(name, envoyHttpListener(name, listener.port!, routeName));
   }
+  return out;
+}
+
+function envoyResources(spec: ViewSpec, input: ViewInput): ViewResources {
+  const scope = envoyScope(spec, input.config, (s) => input.services.has(s), () => input.services.keys());
+  const front = envoyFront(spec, scope, input.config);
+  const out: ViewResources = { ...emptyResources(), listeners: front.listeners, routes: front.routes, problems: front.problems };
+  for (const service of scope.clusterServices) addServiceClusters(out, service, input, scope.extraSubsets.get(service));
   return out;
 }
 

@@ -9,7 +9,11 @@ import type { ServicePolicy } from '../../config/types.js';
 import { loadEnvoyType } from '../../protos/envoy-protos.js';
 import type { Instance } from '../../registry/types.js';
 import { packAny } from '../encode.js';
-import { cluster, clusterOptions } from './cluster.js';
+import { cluster, clusterOptions, type ClusterOptions } from './cluster.js';
+
+function isClusterOptions(value: Iterable<Instance> | ClusterOptions): value is ClusterOptions {
+  return typeof (value as ClusterOptions).http2 === 'boolean';
+}
 import { durationOf } from './duration.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -92,11 +96,11 @@ function http2Options(): NonNullable<Cluster['typed_extension_protocol_options']
 }
 
 /**
- * The Cluster `name` (a service, or one of its subsets) over `instances`, with the policy applied. Its endpoints
- * come over EDS under the same name.
+ * The Cluster `name` (a service, or one of its subsets) with the options its instances give (or the options it is
+ * kept with while empty) and the policy applied. Its endpoints come over EDS under the same name.
  */
-export function policyCluster(name: string, instances: Iterable<Instance>, policy: ServicePolicy | undefined): Cluster {
-  const message = cluster(name, clusterOptions(instances));
+export function policyCluster(name: string, from: Iterable<Instance> | ClusterOptions, policy: ServicePolicy | undefined): Cluster {
+  const message = cluster(name, isClusterOptions(from) ? from : clusterOptions(from));
   if (!policy) return message;
   applyLoadBalancing(message, policy);
   if (policy.connectTimeout !== undefined) message.connect_timeout = durationOf(policy.connectTimeout);
