@@ -1,42 +1,54 @@
 // /debug/clients and /debug/clients/<stream or node>/resources: every connected stream, its sync state per type,
 // and what a node would hold if it were fully in sync with the served snapshot.
-import type { Snapshot, TypeUrl } from '../snapshot/types.js';
-import type { NodeInfo, StreamInfo, SyncStatus, TypeStreamInfo, XdsApi, XdsProtocol } from '../xds/types.js';
+import type { TypeUrl } from '../snapshot/types.js';
+import type { NodeInfo, StreamInfo, TypeStreamInfo, XdsApi, XdsProtocol } from '../xds/types.js';
+import { compareNames, takePage, type PageRequest } from './paging.js';
 import { RESOURCE_KINDS, XDS_NAME, kindOf, type ResourceKind } from './resource-types.js';
 import type { AdminState } from './state.js';
-
-export const SYNC_STATUSES: readonly SyncStatus[] = ['SYNCED', 'STALE', 'NACKED', 'NOT_SENT'];
+import { resourceExistsIn, type ResourceExists } from './subscriptions.js';
+import { emptyStatusCounts, missingNames, typeSyncStatus, worstStatus, type ViewSyncStatus } from './sync-status.js';
+import { VIEW_MESSAGE_LIMIT, capNames, capNode, capText } from './view-limits.js';
 
 export interface TypeStatusView {
   typeUrl: TypeUrl;
   /** CDS, EDS, LDS or RDS. */
   xds: string;
   wildcard: boolean;
+  /** The first VIEW_NAMES_LIMIT names asked for by name, each cut to VIEW_STRING_LIMIT characters. */
   subscribed: string[];
+  subscribedCount: number;
+  /** Names asked for by name that the served snapshot does not hold (the client waits for them), capped likewise. */
+  missing: string[];
+  missingCount: number;
   lastSent: { version: string | null; nonce: string | null; at: string | null } | null;
   lastAcked: { version: string; at: string | null } | null;
   lastNack: { version: string; nonce: string; message: string; at: string } | null;
-  status: SyncStatus;
+  /** The stream engine's status, or NOT_FOUND when it would say SYNCED (or NOT_SENT) while names are missing. */
+  status: ViewSyncStatus;
   /** How long the last response has waited for its ACK (STALE only). */
   staleForMs: number | null;
 }
 
 export interface ClientView {
   streamId: string;
+  /** As the client sent it, every string cut to VIEW_STRING_LIMIT characters. */
   node: NodeInfo | null;
   peer: string;
   connectedAt: string;
   protocol: XdsProtocol;
   api: XdsApi;
-  /** The worst of the per-type statuses: NACKED, then STALE, then SYNCED; NOT_SENT when nothing was sent. */
-  status: SyncStatus;
+  /** The worst of the per-type statuses: NACKED, STALE, NOT_FOUND, SYNCED; NOT_SENT when nothing was sent. */
+  status: ViewSyncStatus;
   types: Partial<Record<ResourceKind, TypeStatusView>>;
 }
 
 export interface ClientsResponse {
   now: string;
-  summary: { streams: number; byStatus: Record<SyncStatus, number> };
+  /** Over every stream the request's filter matches, not only this page. */
+  summary: { streams: number; byStatus: Record<ViewSyncStatus, number> };
   clients: ClientView[];
+  /** Pass back as `?cursor=` for the next page; null on the last page. */
+  nextCursor: string | null;
 }
 
 export interface ClientResourceView {
@@ -65,13 +77,18 @@ function iso(date: Date | undefined): string | null {
   return date ? date.toISOString() : null;
 }
 
-function typeStatusView(info: TypeStreamInfo, now: number): TypeStatusView {
+function typeStatusView(info: TypeStreamInfo, exists: ResourceExists, now: number): TypeStatusView {
   const sent = info.lastSentVersion !== undefined || info.lastSentNonce !== undefined || info.lastSentAt !== undefined;
+  const missing = missingNames(info, exists);
+  const status = typeSyncStatus(info, missing.length);
   return {
     typeUrl: info.typeUrl,
     xds: XDS_NAME[kindOf(info.typeUrl)],
     wildcard: info.wildcard,
-    subscribed: [...info.subscribed],
+    subscribed: capNames(info.subscribed),
+    subscribedCount: info.subscribed.length,
+    missing: capNames(missing),
+    missingCount: missing.length,
     lastSent: sent
       ? { version: info.lastSentVersion ?? null, nonce: info.lastSentNonce ?? null, at: iso(info.lastSentAt) }
       : null,
@@ -80,69 +97,65 @@ function typeStatusView(info: TypeStreamInfo, now: number): TypeStatusView {
       ? {
           version: info.lastNack.version,
           nonce: info.lastNack.nonce,
-          message: info.lastNack.message,
+          message: capText(info.lastNack.message, VIEW_MESSAGE_LIMIT),
           at: info.lastNack.at.toISOString(),
         }
       : null,
-    status: info.status,
-    staleForMs: info.status === 'STALE' && info.lastSentAt ? Math.max(0, now - info.lastSentAt.getTime()) : null,
+    status,
+    staleForMs: status === 'STALE' && info.lastSentAt ? Math.max(0, now - info.lastSentAt.getTime()) : null,
   };
 }
 
-function overallStatus(statuses: SyncStatus[]): SyncStatus {
-  for (const status of ['NACKED', 'STALE', 'SYNCED'] as const) {
-    if (statuses.includes(status)) return status;
-  }
-  return 'NOT_SENT';
+/** A stream's status without building its whole view (the summary counts every stream). */
+export function streamStatus(stream: StreamInfo, exists: ResourceExists): ViewSyncStatus {
+  const statuses: ViewSyncStatus[] = [];
+  for (const info of stream.types.values()) statuses.push(typeSyncStatus(info, missingNames(info, exists).length));
+  return worstStatus(statuses);
 }
 
-export function clientView(stream: StreamInfo, now: number): ClientView {
+export function clientView(stream: StreamInfo, exists: ResourceExists, now: number): ClientView {
   const types: Partial<Record<ResourceKind, TypeStatusView>> = {};
   for (const kind of RESOURCE_KINDS) {
     for (const info of stream.types.values()) {
-      if (kindOf(info.typeUrl) === kind) types[kind] = typeStatusView(info, now);
+      if (kindOf(info.typeUrl) === kind) types[kind] = typeStatusView(info, exists, now);
     }
   }
   return {
     streamId: stream.id,
-    node: stream.node ?? null,
-    peer: stream.peer,
+    node: stream.node ? capNode(stream.node) : null,
+    peer: capText(stream.peer),
     connectedAt: stream.connectedAt.toISOString(),
     protocol: stream.protocol,
     api: stream.api,
-    status: overallStatus([...stream.types.values()].map((info) => info.status)),
+    status: worstStatus(Object.values(types).map((t) => t.status)),
     types,
   };
 }
 
-export function clientsView(state: AdminState, now = Date.now()): ClientsResponse {
-  const clients = state
-    .streams()
-    .map((stream) => clientView(stream, now))
-    .sort((a, b) => {
-      const byNode = (a.node?.id ?? '').localeCompare(b.node?.id ?? '');
-      return byNode !== 0 ? byNode : a.streamId.localeCompare(b.streamId);
-    });
-  const byStatus = Object.fromEntries(SYNC_STATUSES.map((s) => [s, 0])) as Record<SyncStatus, number>;
-  for (const client of clients) byStatus[client.status] += 1;
-  return { now: new Date(now).toISOString(), summary: { streams: clients.length, byStatus }, clients };
+/** The order clients are listed in, and the cursor of a page: node id (as shown), then stream id. */
+function clientOrderKey(stream: StreamInfo): string {
+  return `${capText(stream.node?.id ?? '')}\u0000${stream.id}`;
 }
 
-/**
- * What a stream holds of one resource. SotW streams may only track the whole-snapshot version they ACKed: when
- * that is the served snapshot's version, every resource they receive is the current one.
- */
-function ackedVersionOf(
-  stream: StreamInfo,
-  info: TypeStreamInfo,
-  name: string,
-  snapshot: Snapshot,
-  version: string,
-): string | null {
-  const perResource = info.acked.get(name);
-  if (perResource !== undefined) return perResource;
-  if (stream.protocol === 'sotw' && info.lastAckedVersion === snapshot.version) return version;
-  return null;
+export interface ClientsQuery {
+  /** Only the streams of this node id. */
+  node?: string;
+  page: PageRequest;
+}
+
+export function clientsView(state: AdminState, query: ClientsQuery, now = Date.now()): ClientsResponse {
+  const exists = resourceExistsIn(state.snapshot());
+  const matching = state.streams().filter((stream) => query.node === undefined || stream.node?.id === query.node);
+  const byStatus = emptyStatusCounts();
+  for (const stream of matching) byStatus[streamStatus(stream, exists)] += 1;
+  const ordered = matching.map((stream) => ({ stream, key: clientOrderKey(stream) })).sort((a, b) => compareNames(a.key, b.key));
+  const page = takePage(ordered, (entry) => entry.key, query.page);
+  return {
+    now: new Date(now).toISOString(),
+    summary: { streams: matching.length, byStatus },
+    clients: page.items.map(({ stream }) => clientView(stream, exists, now)),
+    nextCursor: page.nextCursor,
+  };
 }
 
 /** Streams matching `id` as a stream id, else as a node id; undefined when none does. */
@@ -167,7 +180,7 @@ export function clientResourcesView(state: AdminState, id: string): ClientResour
             entry.missing.push(name);
             continue;
           }
-          const ackedVersion = ackedVersionOf(stream, info, name, snapshot, resource.version);
+          const ackedVersion = info.acked.get(name) ?? null;
           entry.resources.push({
             name,
             streamId: stream.id,
@@ -183,7 +196,7 @@ export function clientResourcesView(state: AdminState, id: string): ClientResour
   return {
     matchedBy: byStream.length > 0 ? 'stream' : 'node',
     streamIds: matched.map((s) => s.id),
-    node: matched[0]?.node ?? null,
+    node: matched[0]?.node ? capNode(matched[0].node) : null,
     snapshotVersion: snapshot.version,
     types,
   };
