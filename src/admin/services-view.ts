@@ -1,5 +1,5 @@
 // /debug/services and /debug/services/<name>[/subscribers]: each service as registered and as published.
-import type { ProbeState } from '../health/types.js';
+import { DEFAULT_HEALTH_CHECK, type ProbeState } from '../health/types.js';
 import type { HealthCheckSpec, Instance, Locality, RegistrationFormat, RegistryView, RejectedEntry } from '../registry/types.js';
 import { TYPE_URL, type Snapshot } from '../snapshot/types.js';
 import { endpointKey, expectedHealth, publishedHealth, type EndpointHealth } from './published-health.js';
@@ -21,6 +21,9 @@ export interface ProbeView {
   lastError: string | null;
   lastLatencyMs: number | null;
   totalProbes: number;
+  /** Consecutive results that flip the verdict (from the registration's healthCheck, else the checker's default). */
+  healthyThreshold: number;
+  unhealthyThreshold: number;
 }
 
 export interface InstanceView {
@@ -97,7 +100,7 @@ export interface SubscribersResponse {
   byType: Record<ResourceKind, SubscriberView[]>;
 }
 
-function probeView(probe: ProbeState | undefined): ProbeView | null {
+function probeView(probe: ProbeState | undefined, spec: HealthCheckSpec | undefined): ProbeView | null {
   if (!probe) return null;
   return {
     type: probe.type,
@@ -110,6 +113,8 @@ function probeView(probe: ProbeState | undefined): ProbeView | null {
     lastError: probe.lastError !== undefined ? capText(probe.lastError, VIEW_MESSAGE_LIMIT) : null,
     lastLatencyMs: probe.lastLatencyMs,
     totalProbes: probe.totalProbes,
+    healthyThreshold: spec?.healthyThreshold ?? DEFAULT_HEALTH_CHECK.healthyThreshold,
+    unhealthyThreshold: spec?.unhealthyThreshold ?? DEFAULT_HEALTH_CHECK.unhealthyThreshold,
   };
 }
 
@@ -172,7 +177,7 @@ function instanceView(inputs: ViewInputs, instance: Instance, published: Map<str
     modRevision: instance.modRevision,
     metadata: instance.metadata,
     healthCheck: instance.healthCheck ?? null,
-    probe: probeView(probe),
+    probe: probeView(probe, instance.healthCheck),
     rejectedUpdate: rejection ? rejection.reason : null,
   };
 }

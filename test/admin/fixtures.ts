@@ -16,7 +16,7 @@ export const NOW = Date.now();
 export const XSS = '<img src=x onerror="window.__xss=1">';
 export const NACK_MESSAGE = 'ClusterLoadAssignment greeter: malformed address <10.0.0.7:bad>';
 
-function encode(typeUrl: TypeUrl, name: string, message: Record<string, unknown>): EncodedResource {
+export function encode(typeUrl: TypeUrl, name: string, message: Record<string, unknown>): EncodedResource {
   const type = envoyType(typeUrl.replace('type.googleapis.com/', ''));
   const decoded = type.fromObject(message);
   const body = type.encode(decoded).finish();
@@ -29,7 +29,7 @@ function packAny(fullName: string, message: Record<string, unknown>): { type_url
   return { type_url: `type.googleapis.com/${fullName}`, value: type.encode(type.fromObject(message)).finish() };
 }
 
-function instance(service: string, instanceId: string, fields: Partial<Instance> & Pick<Instance, 'address' | 'port'>): Instance {
+export function instance(service: string, instanceId: string, fields: Partial<Instance> & Pick<Instance, 'address' | 'port'>): Instance {
   return testInstance(service, instanceId, fields.port, { modRevision: '10', ...fields });
 }
 
@@ -83,7 +83,7 @@ export function registryView(): RegistryView {
   return { services, rejected: new Map(REJECTED.map((r) => [r.key, r])), revision: '42' };
 }
 
-function lbEndpoint(i: Instance, health: string): Record<string, unknown> {
+export function lbEndpoint(i: Instance, health: string): Record<string, unknown> {
   return {
     endpoint: { address: { socket_address: { address: i.address, port_value: i.port } } },
     health_status: health,
