@@ -160,14 +160,16 @@ export interface HomeInput {
   /** Per service of the page, its watchers, when the page shows instances inline. */
   watchers: Map<string, Record<ResourceKind, SubscriberView[]>> | undefined;
   q: string | undefined;
+  /** The `?limit=` asked for, carried by the next-page link. */
+  limit: string | undefined;
   clients: ClientsResponse;
 }
 
 export function renderHomeContent(input: HomeInput, context: PageContext): SafeHtml {
-  const { services, clients, q } = input;
+  const { services, clients, q, limit } = input;
   const shown = services.services.length;
   const next = services.nextCursor
-    ? html`<a class="next" href="${pageHref('/', { q, cursor: services.nextCursor }, context.token)}">next ${shown} →</a>`
+    ? html`<a class="next" href="${pageHref('/', { q, limit, cursor: services.nextCursor }, context.token)}">next ${shown} →</a>`
     : '';
   const moreClients = clients.nextCursor
     ? html`<div class="more"><a href="${pageHref('/clients', { cursor: clients.nextCursor }, context.token)}">all ${clients.summary.streams} proxies →</a></div>`

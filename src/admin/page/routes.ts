@@ -91,7 +91,7 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
         const exists = resourceExistsIn(state.snapshot());
         const watchers = inline ? new Map(services.services.map((s) => [s.name, subscribersOf(streams, s.name, exists)])) : undefined;
         const clients = clientsView(state, { page: { limit: HOME_CLIENTS, cursor: undefined } }, ctx.now);
-        const content = renderHomeContent({ summary, services, watchers, q, clients }, ctx);
+        const content = renderHomeContent({ summary, services, watchers, q, limit: optional(target.query, 'limit'), clients }, ctx);
         await respond(res, fragment, 'etcd-xds', content, ctx);
       },
     ],
