@@ -2,7 +2,7 @@
 // and what a node would hold if it were fully in sync with the served snapshot.
 import type { TypeUrl } from '../snapshot/types.js';
 import type { NodeInfo, StreamInfo, TypeStreamInfo, XdsApi, XdsProtocol } from '../xds/types.js';
-import { compareNames, takePage, type PageRequest } from './paging.js';
+import { compareNames, namesUpTo, orderedNamesAfter, pageEndAcross, takePage, type PageRequest } from './paging.js';
 import { RESOURCE_KINDS, XDS_NAME, kindOf, type ResourceKind } from './resource-types.js';
 import type { AdminState } from './state.js';
 import { resourceExistsIn, type ResourceExists } from './subscriptions.js';
@@ -68,9 +68,12 @@ export interface ClientResourcesResponse {
   streamIds: string[];
   node: NodeInfo | null;
   snapshotVersion: string;
+  /** Per type, this page of the names the node holds or asks for: `count` is all of them. */
   types: Partial<
-    Record<ResourceKind, { typeUrl: TypeUrl; wildcard: boolean; resources: ClientResourceView[]; missing: string[] }>
+    Record<ResourceKind, { typeUrl: TypeUrl; wildcard: boolean; count: number; resources: ClientResourceView[]; missing: string[] }>
   >;
+  /** Pass back as `?cursor=` for the next page; null on the last. */
+  nextCursor: string | null;
 }
 
 function iso(date: Date | undefined): string | null {
@@ -158,40 +161,71 @@ export function clientsView(state: AdminState, query: ClientsQuery, now = Date.n
   };
 }
 
-/** Streams matching `id` as a stream id, else as a node id; undefined when none does. */
-export function clientResourcesView(state: AdminState, id: string): ClientResourcesResponse | undefined {
+interface TypeSources {
+  typeUrl: TypeUrl;
+  wildcard: boolean;
+  /** Each matched stream's state for this type, with its named subscriptions as a set. */
+  streams: Array<{ stream: StreamInfo; info: TypeStreamInfo; named: ReadonlySet<string> }>;
+}
+
+/**
+ * Streams matching `id` as a stream id, else as a node id; undefined when none does. One page of names per type
+ * (see pageEndAcross): a wildcard Envoy at fleet scale would otherwise get every resource of the snapshot.
+ */
+export function clientResourcesView(state: AdminState, id: string, page: PageRequest): ClientResourcesResponse | undefined {
   const streams = state.streams();
   const byStream = streams.filter((s) => s.id === id);
   const matched = byStream.length > 0 ? byStream : streams.filter((s) => s.node?.id === id);
   if (matched.length === 0) return undefined;
   const snapshot = state.snapshot();
-  const types: ClientResourcesResponse['types'] = {};
+  const sources = new Map<ResourceKind, TypeSources>();
   for (const kind of RESOURCE_KINDS) {
     for (const stream of matched) {
       for (const info of stream.types.values()) {
         if (kindOf(info.typeUrl) !== kind) continue;
-        const entry = (types[kind] ??= { typeUrl: info.typeUrl, wildcard: false, resources: [], missing: [] });
+        const entry = sources.get(kind) ?? { typeUrl: info.typeUrl, wildcard: false, streams: [] };
         entry.wildcard ||= info.wildcard;
-        const available = snapshot.resources.get(info.typeUrl) ?? new Map();
-        const names = info.wildcard ? [...new Set([...available.keys(), ...info.subscribed])] : info.subscribed;
-        for (const name of [...names].sort()) {
-          const resource = available.get(name);
-          if (!resource) {
-            entry.missing.push(name);
-            continue;
-          }
-          const ackedVersion = info.acked.get(name) ?? null;
-          entry.resources.push({
-            name,
-            streamId: stream.id,
-            version: resource.version,
-            ackedVersion,
-            acked: ackedVersion === resource.version,
-            resource: { '@type': info.typeUrl, ...resource.json },
-          });
-        }
+        entry.streams.push({ stream, info, named: new Set(info.subscribed) });
+        sources.set(kind, entry);
       }
     }
+  }
+  const names = new Map<ResourceKind, string[]>();
+  const counts = new Map<ResourceKind, number>();
+  for (const [kind, entry] of sources) {
+    const all = new Set<string>();
+    for (const { info } of entry.streams) {
+      if (info.wildcard) for (const name of snapshot.resources.get(info.typeUrl)?.keys() ?? []) all.add(name);
+      for (const name of info.subscribed) all.add(name);
+    }
+    counts.set(kind, all.size);
+    names.set(kind, orderedNamesAfter(all, page.cursor));
+  }
+  const end = pageEndAcross(names.values(), page.limit);
+  const types: ClientResourcesResponse['types'] = {};
+  for (const [kind, entry] of sources) {
+    const available = snapshot.resources.get(entry.typeUrl);
+    const view = { typeUrl: entry.typeUrl, wildcard: entry.wildcard, count: counts.get(kind)!, resources: [] as ClientResourceView[], missing: [] as string[] };
+    for (const name of namesUpTo(names.get(kind)!, page.limit, end)) {
+      const resource = available?.get(name);
+      if (!resource) {
+        view.missing.push(capText(name));
+        continue;
+      }
+      for (const { stream, info, named } of entry.streams) {
+        if (!info.wildcard && !named.has(name)) continue;
+        const ackedVersion = info.acked.get(name) ?? null;
+        view.resources.push({
+          name,
+          streamId: stream.id,
+          version: resource.version,
+          ackedVersion,
+          acked: ackedVersion === resource.version,
+          resource: { '@type': entry.typeUrl, ...resource.json },
+        });
+      }
+    }
+    types[kind] = view;
   }
   return {
     matchedBy: byStream.length > 0 ? 'stream' : 'node',
@@ -199,5 +233,6 @@ export function clientResourcesView(state: AdminState, id: string): ClientResour
     node: matched[0]?.node ? capNode(matched[0].node) : null,
     snapshotVersion: snapshot.version,
     types,
+    nextCursor: end ?? null,
   };
 }

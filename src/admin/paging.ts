@@ -45,3 +45,43 @@ export function takePage<T>(
   }
   return { items: out, nextCursor: null };
 }
+
+/**
+ * Where one page over several ordered name lists ends (each already cut to the names after the cursor): at the
+ * smallest `limit`-th name among the lists that have more than `limit` left, so no list gives more than `limit`
+ * and no name is skipped. Undefined when every list fits: the last page.
+ */
+export function pageEndAcross(lists: Iterable<readonly string[]>, limit: number): string | undefined {
+  let end: string | undefined;
+  for (const names of lists) {
+    const last = names.length > limit ? names[limit - 1]! : undefined;
+    if (last !== undefined && (end === undefined || compareNames(last, end) < 0)) end = last;
+  }
+  return end;
+}
+
+/** The names of one list that fall in the page ending at `end` (see pageEndAcross). */
+export function namesUpTo(names: readonly string[], limit: number, end: string | undefined): readonly string[] {
+  return end === undefined ? names : names.slice(0, limit).filter((name) => compareNames(name, end) <= 0);
+}
+
+/** Names after the cursor, in order (sorted here only when the source does not iterate in order). */
+export function orderedNamesAfter(source: Iterable<string>, cursor: string | undefined): string[] {
+  const names: string[] = [];
+  let ordered = true;
+  for (const name of source) {
+    if (ordered && names.length > 0 && compareNames(names[names.length - 1]!, name) > 0) ordered = false;
+    names.push(name);
+  }
+  if (!ordered) names.sort(compareNames);
+  if (cursor === undefined) return names;
+  // First index past the cursor, by bisection.
+  let low = 0;
+  let high = names.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compareNames(names[mid]!, cursor) <= 0) low = mid + 1;
+    else high = mid;
+  }
+  return names.slice(low);
+}

@@ -78,9 +78,12 @@ export function jsonRoutes(state: AdminState, metrics: AdminMetrics): Array<[Reg
       /^\/debug\/clients\/([^/]+)\/resources\/?$/,
       async (_q, res, target) => {
         const id = pathParam(target, /^\/debug\/clients\/([^/]+)/);
-        const view = clientResourcesView(state, id);
-        if (view) await writeJson(res, 200, view);
-        else sendError(res, 404, `no connected stream or node with id "${id}"`);
+        const view = clientResourcesView(state, id, readPage(target.query));
+        if (!view) return sendError(res, 404, `no connected stream or node with id "${id}"`);
+        const types = Object.fromEntries(
+          Object.entries(view.types).map(([kind, entry]) => [kind, { ...entry, resources: new JsonRows(entry.resources) }]),
+        );
+        await writeJson(res, 200, { ...view, types });
       },
     ],
     [

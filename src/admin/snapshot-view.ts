@@ -1,6 +1,6 @@
 // /debug/snapshot: the resources the xDS server serves right now, per type, with versions and proto3 JSON.
-import { TYPE_URL, type EncodedResource, type Snapshot, type TypeUrl } from '../snapshot/types.js';
-import { compareNames, type PageRequest } from './paging.js';
+import { TYPE_URL, type Snapshot, type TypeUrl } from '../snapshot/types.js';
+import { compareNames, namesUpTo, orderedNamesAfter, pageEndAcross, type PageRequest } from './paging.js';
 import { RESOURCE_KINDS, kindOf, parseResourceType, type ResourceKind } from './resource-types.js';
 
 export interface SnapshotResourceView {
@@ -34,21 +34,6 @@ export interface SnapshotQuery {
   page: PageRequest;
 }
 
-/** A type's names after the cursor, in order (sorted here only when the map does not iterate in order). */
-function namesAfter(resources: ReadonlyMap<string, EncodedResource> | undefined, cursor: string | undefined): string[] {
-  const names: string[] = [];
-  let ordered = true;
-  for (const name of resources?.keys() ?? []) {
-    if (ordered && names.length > 0 && compareNames(names[names.length - 1]!, name) > 0) ordered = false;
-    names.push(name);
-  }
-  if (!ordered) names.sort(compareNames);
-  if (cursor === undefined) return names;
-  let start = 0;
-  while (start < names.length && compareNames(names[start]!, cursor) <= 0) start += 1;
-  return names.slice(start);
-}
-
 /** `type` accepts cluster|endpoint|listener|route, CDS|EDS|LDS|RDS or a full type URL; `name` a resource name. */
 export function snapshotView(snapshot: Snapshot, query: SnapshotQuery): SnapshotViewResult {
   let kinds: readonly ResourceKind[] = RESOURCE_KINDS;
@@ -75,24 +60,19 @@ export function snapshotView(snapshot: Snapshot, query: SnapshotQuery): Snapshot
       remaining.set(kind, found ? [name] : []);
     } else {
       counts.set(kind, resources?.size ?? 0);
-      remaining.set(kind, namesAfter(resources, cursor));
+      remaining.set(kind, orderedNamesAfter(resources?.keys() ?? [], cursor));
     }
   }
   if (name !== undefined && [...counts.values()].every((n) => n === 0)) {
     return { ok: false, status: 404, error: `no resource named "${name}" in the served snapshot` };
   }
-  // The page ends at the smallest limit-th name among the types that have more than `limit` names left.
-  let end: string | undefined;
-  for (const names of remaining.values()) {
-    const last = names.length > limit ? names[limit - 1]! : undefined;
-    if (last !== undefined && (end === undefined || compareNames(last, end) < 0)) end = last;
-  }
+  const end = pageEndAcross(remaining.values(), limit);
   const types: SnapshotResponse['types'] = {};
   for (const kind of kinds) {
     const typeUrl = TYPE_URL[kind];
     const resources = snapshot.resources.get(typeUrl);
     const names = remaining.get(kind)!;
-    const shown = end === undefined ? names : names.slice(0, limit).filter((n) => compareNames(n, end!) <= 0);
+    const shown = namesUpTo(names, limit, end);
     types[kind] = {
       typeUrl,
       count: counts.get(kind)!,

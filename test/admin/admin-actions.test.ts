@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionRefused, type AdminActions } from '../../src/admin/actions.js';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { FixtureState } from './fixtures.js';

@@ -1,7 +1,7 @@
 // The admin HTTP API over a real listener: every JSON endpoint, bad input, and what a person's curl gets back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import type { ClientsResponse, ClientResourcesResponse } from '../../src/admin/clients-view.js';
 import type { ServicesResponse, ServiceView, SubscribersResponse } from '../../src/admin/services-view.js';
@@ -348,6 +348,17 @@ describe('filters and pages', () => {
       cursor = page.body.nextCursor;
     }
     expect(seen).toEqual(['edge-proxy', 'envoy-front', 'grpc-client-7']);
+  });
+
+  it('/debug/clients/<id>/resources pages one range of names across the types', async () => {
+    const first = await get<ClientResourcesResponse>('/debug/clients/1/resources?limit=1');
+    expect(first.body.types.cluster).toMatchObject({ wildcard: true, count: 2 });
+    expect(first.body.types.cluster!.resources.map((r) => r.name)).toEqual(['greeter']);
+    expect(first.body.nextCursor).toBe('greeter');
+    const second = await get<ClientResourcesResponse>('/debug/clients/1/resources?limit=1&cursor=greeter');
+    expect(second.body.types.cluster!.resources.map((r) => r.name)).toEqual(['payments']);
+    expect(second.body.types.route!.resources).toEqual([]);
+    expect(second.body.nextCursor).toBeNull();
   });
 
   it('/debug/summary counts services by state, instances by health and streams by status', async () => {

@@ -3,7 +3,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { DEFAULT_ADMIN_LIMITS, startAdminServer, type AdminServer, type AdminServerLimits } from '../../src/admin/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { FixtureState } from './fixtures.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { FixtureState, INSTANCES, NACK_MESSAGE, XSS, waitingStream } from './fixtures.js';

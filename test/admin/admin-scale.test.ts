@@ -2,7 +2,7 @@
 // what was asked for. Sizes and counts only; how fast is the bench's business.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import type { ServicesResponse } from '../../src/admin/services-view.js';
 import type { SnapshotResponse } from '../../src/admin/snapshot-view.js';

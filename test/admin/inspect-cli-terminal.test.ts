@@ -3,7 +3,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { formatTable } from '../../src/cli/inspect-format.js';
 import { terminalSafe } from '../../src/cli/terminal-text.js';

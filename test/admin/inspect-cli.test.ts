@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { freePort } from '../support/etcd.js';

@@ -1,7 +1,7 @@
 // Prometheus metrics: gauges read the admin state at scrape time, counters and histograms move with events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics, type AdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { TYPE_URL } from '../../src/snapshot/types.js';
