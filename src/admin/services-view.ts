@@ -219,7 +219,8 @@ export function servicesPage(
   const needle = query.q ? query.q.toLowerCase() : undefined;
   let candidates: string[];
   if (query.service !== undefined) {
-    candidates = serviceState(query.service, registry, snapshot) ? [query.service] : [];
+    const known = serviceState(query.service, registry, snapshot) !== undefined;
+    candidates = known && matches(query.service, query, needle) ? [query.service] : [];
   } else {
     candidates = sortedServiceNames(registry, snapshot).filter((name) => matches(name, query, needle));
   }

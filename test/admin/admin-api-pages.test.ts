@@ -46,6 +46,10 @@ describe('filters and pages', () => {
     expect(one.body.services.map((s) => s.name)).toEqual(['payments']);
     expect(one.body.total).toBe(1);
     expect((await get<ServicesResponse>('/debug/services?service=nope')).body.services).toEqual([]);
+    expect((await get<ServicesResponse>('/debug/services?service=payments&q=greet')).body.services).toEqual([]);
+    const nothing = await get<string>('/services/nothing');
+    expect(nothing.status).toBe(404);
+    expect(nothing.body).toContain('no node asks for it');
     const search = await get<ServicesResponse>('/debug/services?q=EE');
     expect(search.body.services.map((s) => s.name)).toEqual(['greeter']);
     expect((await get<ServicesResponse>('/debug/services?q=a')).body.services.map((s) => s.name)).toEqual(['orphan', 'payments']);
@@ -128,6 +132,11 @@ describe('a subscription to a name that is not served', () => {
       expect(subscribers.body.known).toBe(false);
       expect(subscribers.body.byType.listener.map((s) => s.nodeId)).toEqual(['waiting-client']);
       expect((await get<SubscribersResponse>('/debug/services/greeter/subscribers')).body.known).toBe(true);
+      const page = await get<string>('/services/nosuch');
+      expect(page.status).toBe(404);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      expect(page.body).toContain('wait for it (NOT_FOUND)');
+      expect(page.body).toMatch(/waiting-client<\/span> \(LDS\)/);
     } finally {
       state.connected = saved;
     }

@@ -217,6 +217,21 @@ export function renderServiceContent(input: ServicePageInput, context: PageConte
 </main>`;
 }
 
+/** `/services/<name>` for a name nothing registers or serves: who waits for it, if anyone. */
+export function renderUnknownServiceContent(name: string, waiting: Record<ResourceKind, SubscriberView[]> | undefined, context: PageContext): SafeHtml {
+  return html`<main id="content" data-live="1">
+  <div class="crumbs"><a href="${pageHref('/', {}, context.token)}">← all services</a></div>
+  <section class="card service" data-service="${name}">
+    <div class="card-head"><h3>${clip(name, 80)}</h3><span class="meta">not registered, nothing served</span></div>
+    ${
+      waiting
+        ? html`<div class="empty">Nodes ask for this name and wait for it (NOT_FOUND): a typo in their target, or a service not deployed yet.</div>${watchersLine(waiting)}`
+        : html`<div class="empty">No service has this name and no node asks for it.</div>`
+    }
+  </section>
+</main>`;
+}
+
 export function renderClientsContent(clients: ClientsResponse, context: PageContext): SafeHtml {
   return html`<main id="content" data-live="1">
   <div class="crumbs"><a href="${pageHref('/', {}, context.token)}">← summary</a></div>

@@ -12,7 +12,6 @@ import { serviceView, servicesView, subscribersView } from '../services-view.js'
 import type { AdminState } from '../state.js';
 import { resourceExistsIn, subscribersOf } from '../subscriptions.js';
 import { summaryView } from '../summary-view.js';
-import { sendError } from '../respond.js';
 import type { SafeHtml } from './html.js';
 import {
   INLINE_INSTANCES,
@@ -20,6 +19,7 @@ import {
   renderHomeContent,
   renderPage,
   renderServiceContent,
+  renderUnknownServiceContent,
   summaryBlock,
   type PageContext,
 } from './render.js';
@@ -51,7 +51,7 @@ function optional(query: URLSearchParams, name: string): string | undefined {
 }
 
 async function sendHtml(response: ServerResponse, nonce: string, body: string): Promise<void> {
-  response.writeHead(200, {
+  response.writeHead(response.statusCode, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
@@ -100,7 +100,12 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
       async (req, res, target) => {
         const name = pathParam(target, /^\/services\/([^/]+)/);
         const service = serviceView(state, name);
-        if (!service) return sendError(res, 404, `no service named "${name}"`);
+        if (!service) {
+          const ctx = context(target, settings.refreshMs);
+          const content = renderUnknownServiceContent(name, subscribersView(state, name)?.byType, ctx);
+          res.statusCode = 404;
+          return respond(res, req.headers['x-admin-fragment'] === '1', `etcd-xds · ${name.slice(0, 80)}`, content, ctx);
+        }
         const page = takePage(service.instances, (i) => i.instanceId, readPage(target.query, PAGE_INSTANCES));
         const watchers = subscribersView(state, name)!.byType;
         const ctx = context(target, service.instances.length > INLINE_INSTANCES ? 0 : settings.refreshMs);
