@@ -30,7 +30,10 @@ export function jsonRoutes(state: AdminState, metrics: AdminMetrics): Array<[Reg
       /^\/readyz$/,
       (_q, res) => {
         const ready = state.ready();
-        sendJson(res, ready ? 200 : 503, { ready, watch: state.watch().state });
+        const watch = state.watch();
+        // Ready stays true through an etcd outage (the last snapshot keeps serving); the cause is said all the same.
+        const etcd = watch.lastError !== undefined ? { etcd: { error: watch.lastError, ...(watch.failingSince ? { since: watch.failingSince } : {}) } } : {};
+        sendJson(res, ready ? 200 : 503, { ready, watch: watch.state, ...etcd });
       },
     ],
     [/^\/debug\/summary\/?$/, (_q, res) => sendJson(res, 200, summaryView(state))],

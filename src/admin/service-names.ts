@@ -2,7 +2,7 @@
 // knows (valid instances or rejected entries) or the snapshot still serves (an emptied service during its grace
 // period). The same definition feeds the page, /debug/services, the CLI's count and the etcd_xds_services metric.
 import type { RegistryView } from '../registry/types.js';
-import { TYPE_URL, type Snapshot } from '../snapshot/types.js';
+import { TYPE_URL, type ResourceMap, type Snapshot } from '../snapshot/types.js';
 import { compareNames } from './paging.js';
 
 /**
@@ -13,7 +13,7 @@ export type ServiceState = 'live' | 'empty' | 'rejected-only';
 export const SERVICE_STATES: readonly ServiceState[] = ['live', 'empty', 'rejected-only'];
 
 /** Services served by the snapshot: a ClusterLoadAssignment is named after each. */
-function servedNames(snapshot: Snapshot): ReadonlyMap<string, unknown> | undefined {
+function servedNames(snapshot: Snapshot): ResourceMap | undefined {
   return snapshot.resources.get(TYPE_URL.endpoint);
 }
 

@@ -2,7 +2,8 @@
 // of real Envoy messages encoded with protobufjs, streams driven through the real StreamEngine into each sync
 // status (so the admin views read exactly what the engine reports), and probe states.
 import { createHash } from 'node:crypto';
-import { envoyType } from '../../src/envoy/protos.js';
+import { contentSetVersion, resourceDigest } from '../../src/snapshot/encode.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
 import type { AdminState, WatchStatus } from '../../src/admin/state.js';
 import type { ProbeState } from '../../src/health/types.js';
 import type { Instance, RegistryView, RejectedEntry } from '../../src/registry/types.js';
@@ -21,7 +22,8 @@ export function encode(typeUrl: TypeUrl, name: string, message: Record<string, u
   const decoded = type.fromObject(message);
   const body = type.encode(decoded).finish();
   const json = type.toObject(decoded, { enums: String, longs: String, defaults: false, json: true });
-  return { typeUrl, name, version: createHash('sha256').update(body).digest('hex').slice(0, 16), body, json };
+  const version = createHash('sha256').update(body).digest('hex').slice(0, 16);
+  return { typeUrl, name, version, digest: resourceDigest(version), body, json };
 }
 
 function packAny(fullName: string, message: Record<string, unknown>): { type_url: string; value: Uint8Array } {
@@ -145,7 +147,8 @@ export function snapshot(options: { greeterEdsBefore?: boolean } = {}): Snapshot
     .update(all.map((r) => r.version).join(','))
     .digest('hex')
     .slice(0, 16);
-  return { version, resources, builtAt: new Date(NOW - 60_000), changeSeenAt: NOW - 60_010 };
+  const typeVersions = new Map([...resources].map(([typeUrl, map]) => [typeUrl, contentSetVersion(map.values())]));
+  return { version, resources, typeVersions, builtAt: new Date(NOW - 60_000), changeSeenAt: NOW - 60_010 };
 }
 
 function node(id: string, cluster: string, userAgentName: string, zone?: string): NodeInfo {
@@ -154,9 +157,9 @@ function node(id: string, cluster: string, userAgentName: string, zone?: string)
 
 const QUIET_OBSERVER: StreamObserver = { sent() {}, acked() {}, nacked() {}, ignored() {} };
 
-/** The one place the admin tests construct a StreamEngine. */
-export function newEngine(options: { id: string; protocol: XdsProtocol; api: XdsApi; peer: string; fixedType?: TypeUrl }): StreamEngine {
-  return new StreamEngine(options.id, options.protocol, options.api, options.peer, options.fixedType, QUIET_OBSERVER);
+/** The one place the admin tests construct a StreamEngine (a per-type API serves its own type). */
+export function newEngine(options: { id: string; protocol: XdsProtocol; api: XdsApi; peer: string }): StreamEngine {
+  return new StreamEngine({ ...options, observer: QUIET_OBSERVER });
 }
 
 /** A client driving one StreamEngine the way a real one does: request, then ACK or NACK each response. */
@@ -235,7 +238,7 @@ export function drivenStreams(snap: Snapshot): DrivenStream[] {
   grpc.push(snap, { [endpoint]: ['greeter'] });
   grpc.answer(endpoint, snap, NACK_MESSAGE);
 
-  const edge = new DrivenStream({ id: '3', protocol: 'sotw', api: 'eds', peer: '[::1]:50003', fixedType: endpoint }, node('edge-proxy', 'edge', 'envoy'));
+  const edge = new DrivenStream({ id: '3', protocol: 'sotw', api: 'eds', peer: '[::1]:50003' }, node('edge-proxy', 'edge', 'envoy'));
   edge.sotw(endpoint, ['payments', 'ghost'], snap);
   return [front, grpc, edge];
 }

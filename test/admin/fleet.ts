@@ -5,6 +5,7 @@ import type { ProbeState } from '../../src/health/types.js';
 import type { Instance, RegistryView } from '../../src/registry/types.js';
 import { TYPE_URL, type EncodedResource, type Snapshot, type TypeUrl } from '../../src/snapshot/types.js';
 import type { StreamInfo } from '../../src/xds/types.js';
+import { contentSetVersion } from '../../src/snapshot/encode.js';
 import { encode, instance, lbEndpoint } from './fixtures.js';
 
 export function serviceName(i: number): string {
@@ -31,7 +32,12 @@ export class FleetState implements AdminState {
       assignments.set(name, encode(TYPE_URL.endpoint, name, { cluster_name: name, endpoints }));
     }
     this.view = { services: byService, rejected: new Map(), revision: String(services * perService) };
-    this.snap = { version: 'fleet', resources: new Map<TypeUrl, Map<string, EncodedResource>>([[TYPE_URL.endpoint, assignments]]), builtAt: new Date() };
+    this.snap = {
+      version: 'fleet',
+      resources: new Map<TypeUrl, Map<string, EncodedResource>>([[TYPE_URL.endpoint, assignments]]),
+      typeVersions: new Map([[TYPE_URL.endpoint, contentSetVersion(assignments.values())]]),
+      builtAt: new Date(),
+    };
   }
 
   registry(): RegistryView {
