@@ -1,42 +1,54 @@
 // /debug/clients and /debug/clients/<stream or node>/resources: every connected stream, its sync state per type,
 // and what a node would hold if it were fully in sync with the served snapshot.
-import type { Snapshot, TypeUrl } from '../snapshot/types.js';
-import type { NodeInfo, StreamInfo, SyncStatus, TypeStreamInfo, XdsApi, XdsProtocol } from '../xds/types.js';
+import type { TypeUrl } from '../snapshot/types.js';
+import type { NodeInfo, StreamInfo, TypeStreamInfo, XdsApi, XdsProtocol } from '../xds/types.js';
+import { compareNames, namesUpTo, orderedNamesAfter, pageEndAcross, takePage, type PageRequest } from './paging.js';
 import { RESOURCE_KINDS, XDS_NAME, kindOf, type ResourceKind } from './resource-types.js';
 import type { AdminState } from './state.js';
-
-export const SYNC_STATUSES: readonly SyncStatus[] = ['SYNCED', 'STALE', 'NACKED', 'NOT_SENT'];
+import { resourceExistsIn, type ResourceExists } from './subscriptions.js';
+import { emptyStatusCounts, missingNames, typeSyncStatus, worstStatus, type ViewSyncStatus } from './sync-status.js';
+import { VIEW_MESSAGE_LIMIT, capNames, capNode, capText } from './view-limits.js';
 
 export interface TypeStatusView {
   typeUrl: TypeUrl;
   /** CDS, EDS, LDS or RDS. */
   xds: string;
   wildcard: boolean;
+  /** The first VIEW_NAMES_LIMIT names asked for by name, each cut to VIEW_STRING_LIMIT characters. */
   subscribed: string[];
+  subscribedCount: number;
+  /** Names asked for by name that the served snapshot does not hold (the client waits for them), capped likewise. */
+  missing: string[];
+  missingCount: number;
   lastSent: { version: string | null; nonce: string | null; at: string | null } | null;
   lastAcked: { version: string; at: string | null } | null;
   lastNack: { version: string; nonce: string; message: string; at: string } | null;
-  status: SyncStatus;
+  /** The stream engine's status, or NOT_FOUND when it would say SYNCED (or NOT_SENT) while names are missing. */
+  status: ViewSyncStatus;
   /** How long the last response has waited for its ACK (STALE only). */
   staleForMs: number | null;
 }
 
 export interface ClientView {
   streamId: string;
+  /** As the client sent it, every string cut to VIEW_STRING_LIMIT characters. */
   node: NodeInfo | null;
   peer: string;
   connectedAt: string;
   protocol: XdsProtocol;
   api: XdsApi;
-  /** The worst of the per-type statuses: NACKED, then STALE, then SYNCED; NOT_SENT when nothing was sent. */
-  status: SyncStatus;
+  /** The worst of the per-type statuses: NACKED, STALE, NOT_FOUND, SYNCED; NOT_SENT when nothing was sent. */
+  status: ViewSyncStatus;
   types: Partial<Record<ResourceKind, TypeStatusView>>;
 }
 
 export interface ClientsResponse {
   now: string;
-  summary: { streams: number; byStatus: Record<SyncStatus, number> };
+  /** Over every stream the request's filter matches, not only this page. */
+  summary: { streams: number; byStatus: Record<ViewSyncStatus, number> };
   clients: ClientView[];
+  /** Pass back as `?cursor=` for the next page; null on the last page. */
+  nextCursor: string | null;
 }
 
 export interface ClientResourceView {
@@ -56,22 +68,30 @@ export interface ClientResourcesResponse {
   streamIds: string[];
   node: NodeInfo | null;
   snapshotVersion: string;
+  /** Per type, this page of the names the node holds or asks for: `count` is all of them. */
   types: Partial<
-    Record<ResourceKind, { typeUrl: TypeUrl; wildcard: boolean; resources: ClientResourceView[]; missing: string[] }>
+    Record<ResourceKind, { typeUrl: TypeUrl; wildcard: boolean; count: number; resources: ClientResourceView[]; missing: string[] }>
   >;
+  /** Pass back as `?cursor=` for the next page; null on the last. */
+  nextCursor: string | null;
 }
 
 function iso(date: Date | undefined): string | null {
   return date ? date.toISOString() : null;
 }
 
-function typeStatusView(info: TypeStreamInfo, now: number): TypeStatusView {
+function typeStatusView(info: TypeStreamInfo, exists: ResourceExists, now: number): TypeStatusView {
   const sent = info.lastSentVersion !== undefined || info.lastSentNonce !== undefined || info.lastSentAt !== undefined;
+  const missing = missingNames(info, exists);
+  const status = typeSyncStatus(info, missing.length);
   return {
     typeUrl: info.typeUrl,
     xds: XDS_NAME[kindOf(info.typeUrl)],
     wildcard: info.wildcard,
-    subscribed: [...info.subscribed],
+    subscribed: capNames(info.subscribed),
+    subscribedCount: info.subscribed.length,
+    missing: capNames(missing),
+    missingCount: missing.length,
     lastSent: sent
       ? { version: info.lastSentVersion ?? null, nonce: info.lastSentNonce ?? null, at: iso(info.lastSentAt) }
       : null,
@@ -80,111 +100,139 @@ function typeStatusView(info: TypeStreamInfo, now: number): TypeStatusView {
       ? {
           version: info.lastNack.version,
           nonce: info.lastNack.nonce,
-          message: info.lastNack.message,
+          message: capText(info.lastNack.message, VIEW_MESSAGE_LIMIT),
           at: info.lastNack.at.toISOString(),
         }
       : null,
-    status: info.status,
-    staleForMs: info.status === 'STALE' && info.lastSentAt ? Math.max(0, now - info.lastSentAt.getTime()) : null,
+    status,
+    staleForMs: status === 'STALE' && info.lastSentAt ? Math.max(0, now - info.lastSentAt.getTime()) : null,
   };
 }
 
-function overallStatus(statuses: SyncStatus[]): SyncStatus {
-  for (const status of ['NACKED', 'STALE', 'SYNCED'] as const) {
-    if (statuses.includes(status)) return status;
-  }
-  return 'NOT_SENT';
+/** A stream's status without building its whole view (the summary counts every stream). */
+export function streamStatus(stream: StreamInfo, exists: ResourceExists): ViewSyncStatus {
+  const statuses: ViewSyncStatus[] = [];
+  for (const info of stream.types.values()) statuses.push(typeSyncStatus(info, missingNames(info, exists).length));
+  return worstStatus(statuses);
 }
 
-export function clientView(stream: StreamInfo, now: number): ClientView {
+export function clientView(stream: StreamInfo, exists: ResourceExists, now: number): ClientView {
   const types: Partial<Record<ResourceKind, TypeStatusView>> = {};
   for (const kind of RESOURCE_KINDS) {
     for (const info of stream.types.values()) {
-      if (kindOf(info.typeUrl) === kind) types[kind] = typeStatusView(info, now);
+      if (kindOf(info.typeUrl) === kind) types[kind] = typeStatusView(info, exists, now);
     }
   }
   return {
     streamId: stream.id,
-    node: stream.node ?? null,
-    peer: stream.peer,
+    node: stream.node ? capNode(stream.node) : null,
+    peer: capText(stream.peer),
     connectedAt: stream.connectedAt.toISOString(),
     protocol: stream.protocol,
     api: stream.api,
-    status: overallStatus([...stream.types.values()].map((info) => info.status)),
+    status: worstStatus(Object.values(types).map((t) => t.status)),
     types,
   };
 }
 
-export function clientsView(state: AdminState, now = Date.now()): ClientsResponse {
-  const clients = state
-    .streams()
-    .map((stream) => clientView(stream, now))
-    .sort((a, b) => {
-      const byNode = (a.node?.id ?? '').localeCompare(b.node?.id ?? '');
-      return byNode !== 0 ? byNode : a.streamId.localeCompare(b.streamId);
-    });
-  const byStatus = Object.fromEntries(SYNC_STATUSES.map((s) => [s, 0])) as Record<SyncStatus, number>;
-  for (const client of clients) byStatus[client.status] += 1;
-  return { now: new Date(now).toISOString(), summary: { streams: clients.length, byStatus }, clients };
+/** The order clients are listed in, and the cursor of a page: node id (as shown), then stream id. */
+function clientOrderKey(stream: StreamInfo): string {
+  return `${capText(stream.node?.id ?? '')}\u0000${stream.id}`;
+}
+
+export interface ClientsQuery {
+  /** Only the streams of this node id. */
+  node?: string;
+  page: PageRequest;
+}
+
+export function clientsView(state: AdminState, query: ClientsQuery, now = Date.now()): ClientsResponse {
+  const exists = resourceExistsIn(state.snapshot());
+  const matching = state.streams().filter((stream) => query.node === undefined || stream.node?.id === query.node);
+  const byStatus = emptyStatusCounts();
+  for (const stream of matching) byStatus[streamStatus(stream, exists)] += 1;
+  const ordered = matching.map((stream) => ({ stream, key: clientOrderKey(stream) })).sort((a, b) => compareNames(a.key, b.key));
+  const page = takePage(ordered, (entry) => entry.key, query.page);
+  return {
+    now: new Date(now).toISOString(),
+    summary: { streams: matching.length, byStatus },
+    clients: page.items.map(({ stream }) => clientView(stream, exists, now)),
+    nextCursor: page.nextCursor,
+  };
+}
+
+interface TypeSources {
+  typeUrl: TypeUrl;
+  wildcard: boolean;
+  /** Each matched stream's state for this type, with its named subscriptions as a set. */
+  streams: Array<{ stream: StreamInfo; info: TypeStreamInfo; named: ReadonlySet<string> }>;
 }
 
 /**
- * What a stream holds of one resource. SotW streams may only track the whole-snapshot version they ACKed: when
- * that is the served snapshot's version, every resource they receive is the current one.
+ * Streams matching `id` as a stream id, else as a node id; undefined when none does. One page of names per type
+ * (see pageEndAcross): a wildcard Envoy at fleet scale would otherwise get every resource of the snapshot.
  */
-function ackedVersionOf(
-  stream: StreamInfo,
-  info: TypeStreamInfo,
-  name: string,
-  snapshot: Snapshot,
-  version: string,
-): string | null {
-  const perResource = info.acked.get(name);
-  if (perResource !== undefined) return perResource;
-  if (stream.protocol === 'sotw' && info.lastAckedVersion === snapshot.version) return version;
-  return null;
-}
-
-/** Streams matching `id` as a stream id, else as a node id; undefined when none does. */
-export function clientResourcesView(state: AdminState, id: string): ClientResourcesResponse | undefined {
+export function clientResourcesView(state: AdminState, id: string, page: PageRequest): ClientResourcesResponse | undefined {
   const streams = state.streams();
   const byStream = streams.filter((s) => s.id === id);
   const matched = byStream.length > 0 ? byStream : streams.filter((s) => s.node?.id === id);
   if (matched.length === 0) return undefined;
   const snapshot = state.snapshot();
-  const types: ClientResourcesResponse['types'] = {};
+  const sources = new Map<ResourceKind, TypeSources>();
   for (const kind of RESOURCE_KINDS) {
     for (const stream of matched) {
       for (const info of stream.types.values()) {
         if (kindOf(info.typeUrl) !== kind) continue;
-        const entry = (types[kind] ??= { typeUrl: info.typeUrl, wildcard: false, resources: [], missing: [] });
+        const entry = sources.get(kind) ?? { typeUrl: info.typeUrl, wildcard: false, streams: [] };
         entry.wildcard ||= info.wildcard;
-        const available = snapshot.resources.get(info.typeUrl) ?? new Map();
-        const names = info.wildcard ? [...new Set([...available.keys(), ...info.subscribed])] : info.subscribed;
-        for (const name of [...names].sort()) {
-          const resource = available.get(name);
-          if (!resource) {
-            entry.missing.push(name);
-            continue;
-          }
-          const ackedVersion = ackedVersionOf(stream, info, name, snapshot, resource.version);
-          entry.resources.push({
-            name,
-            streamId: stream.id,
-            version: resource.version,
-            ackedVersion,
-            acked: ackedVersion === resource.version,
-            resource: { '@type': info.typeUrl, ...resource.json },
-          });
-        }
+        entry.streams.push({ stream, info, named: new Set(info.subscribed) });
+        sources.set(kind, entry);
       }
     }
+  }
+  const names = new Map<ResourceKind, string[]>();
+  const counts = new Map<ResourceKind, number>();
+  for (const [kind, entry] of sources) {
+    const all = new Set<string>();
+    for (const { info } of entry.streams) {
+      if (info.wildcard) for (const name of snapshot.resources.get(info.typeUrl)?.keys() ?? []) all.add(name);
+      for (const name of info.subscribed) all.add(name);
+    }
+    counts.set(kind, all.size);
+    names.set(kind, orderedNamesAfter(all, page.cursor));
+  }
+  const end = pageEndAcross(names.values(), page.limit);
+  const types: ClientResourcesResponse['types'] = {};
+  for (const [kind, entry] of sources) {
+    const available = snapshot.resources.get(entry.typeUrl);
+    const view = { typeUrl: entry.typeUrl, wildcard: entry.wildcard, count: counts.get(kind)!, resources: [] as ClientResourceView[], missing: [] as string[] };
+    for (const name of namesUpTo(names.get(kind)!, page.limit, end)) {
+      const resource = available?.get(name);
+      if (!resource) {
+        view.missing.push(capText(name));
+        continue;
+      }
+      for (const { stream, info, named } of entry.streams) {
+        if (!info.wildcard && !named.has(name)) continue;
+        const ackedVersion = info.acked.get(name) ?? null;
+        view.resources.push({
+          name,
+          streamId: stream.id,
+          version: resource.version,
+          ackedVersion,
+          acked: ackedVersion === resource.version,
+          resource: { '@type': entry.typeUrl, ...resource.json },
+        });
+      }
+    }
+    types[kind] = view;
   }
   return {
     matchedBy: byStream.length > 0 ? 'stream' : 'node',
     streamIds: matched.map((s) => s.id),
-    node: matched[0]?.node ?? null,
+    node: matched[0]?.node ? capNode(matched[0].node) : null,
     snapshotVersion: snapshot.version,
     types,
+    nextCursor: end ?? null,
   };
 }

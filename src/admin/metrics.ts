@@ -3,9 +3,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WatchState } from '../registry/types.js';
 import { TYPE_URL, type TypeUrl } from '../snapshot/types.js';
-import type { SyncStatus, XdsApi, XdsProtocol } from '../xds/types.js';
+import type { XdsApi, XdsProtocol } from '../xds/types.js';
 import { RESOURCE_KINDS, kindOf } from './resource-types.js';
+import { SERVICE_STATES, countServices } from './service-names.js';
 import type { AdminState, MetricsSources } from './state.js';
+import { resourceExistsIn } from './subscriptions.js';
+import { VIEW_SYNC_STATUSES, missingNames, typeSyncStatus } from './sync-status.js';
 
 export interface AdminMetrics {
   readonly registry: Registry;
@@ -30,7 +33,6 @@ const WATCH_STATES = Object.keys({
 } satisfies Record<WatchState, 1>) as WatchState[];
 const APIS = Object.keys({ ads: 1, eds: 1, cds: 1, lds: 1, rds: 1 } satisfies Record<XdsApi, 1>) as XdsApi[];
 const PROTOCOLS = Object.keys({ sotw: 1, delta: 1 } satisfies Record<XdsProtocol, 1>) as XdsProtocol[];
-const STATUSES = Object.keys({ SYNCED: 1, STALE: 1, NACKED: 1, NOT_SENT: 1 } satisfies Record<SyncStatus, 1>) as SyncStatus[];
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BUILD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -54,15 +56,8 @@ function typeLabel(typeUrl: TypeUrl): string {
   return kindOf(typeUrl);
 }
 
-export function createAdminMetrics(
-  sources: MetricsSources,
-  state: AdminState,
-  options: AdminMetricsOptions = {},
-): AdminMetrics {
-  const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
-  const registers = [registry];
-
+/** Connected streams and their sync status per type, the same statuses /debug/clients shows. */
+function streamGauges(registers: Registry[], state: AdminState): void {
   const connectedStreams = new Gauge({
     name: 'etcd_xds_connected_streams',
     help: 'Connected xDS streams by API (ads or a per-type service) and protocol (sotw or delta).',
@@ -79,23 +74,29 @@ export function createAdminMetrics(
       }
     },
   });
-
   const streamSyncStatus = new Gauge({
     name: 'etcd_xds_stream_sync_status',
-    help: 'Streams per resource type and sync status (SYNCED, STALE, NACKED, NOT_SENT).',
+    help: 'Streams per resource type and sync status (SYNCED, STALE, NACKED, NOT_FOUND: waiting for a resource that is not served, NOT_SENT).',
     labelNames: ['type', 'status'] as const,
     registers,
     collect() {
       streamSyncStatus.reset();
       for (const type of RESOURCE_KINDS) {
-        for (const status of STATUSES) streamSyncStatus.set({ type, status }, 0);
+        for (const status of VIEW_SYNC_STATUSES) streamSyncStatus.set({ type, status }, 0);
       }
+      const exists = resourceExistsIn(state.snapshot());
       for (const stream of state.streams()) {
-        for (const info of stream.types.values()) streamSyncStatus.inc({ type: typeLabel(info.typeUrl), status: info.status });
+        for (const info of stream.types.values()) {
+          const status = typeSyncStatus(info, missingNames(info, exists).length);
+          streamSyncStatus.inc({ type: typeLabel(info.typeUrl), status });
+        }
       }
     },
   });
+}
 
+/** Counters and histograms of what the xDS server sends and hears back, and of snapshot builds. */
+function trafficMetrics(registers: Registry[], sources: MetricsSources): void {
   const responsesSent = new Counter({
     name: 'etcd_xds_responses_sent_total',
     help: 'Discovery responses sent, by resource type.',
@@ -120,13 +121,30 @@ export function createAdminMetrics(
   for (const type of RESOURCE_KINDS) {
     for (const counter of [responsesSent, resourcesSent, acks, nacks]) counter.inc({ type }, 0);
   }
-
   const snapshotBuild = new Histogram({
     name: 'etcd_xds_snapshot_build_seconds',
     help: 'Time to build and encode a snapshot.',
     buckets: BUILD_BUCKETS,
     registers,
   });
+
+  sources.onXdsEvent('responseSent', (_info, typeUrl, resourceCount, changeSeenAt) => {
+    const type = typeLabel(typeUrl);
+    responsesSent.inc({ type });
+    resourcesSent.inc({ type }, resourceCount);
+    if (changeSeenAt !== undefined) {
+      const seconds = (Date.now() - changeSeenAt) / 1000;
+      // A negative age can only come from a clock step; it would corrupt the histogram's sum.
+      if (seconds >= 0) pushLatency.observe({ type }, seconds);
+    }
+  });
+  sources.onXdsEvent('ack', (_info, typeUrl) => acks.inc({ type: typeLabel(typeUrl) }));
+  sources.onXdsEvent('nack', (_info, typeUrl) => nacks.inc({ type: typeLabel(typeUrl) }));
+  sources.onSnapshotBuilt((_snapshot, buildMs) => snapshotBuild.observe(buildMs / 1000));
+}
+
+/** What the registry and the served snapshot hold, counted the way /debug/summary and `etcd-xds services` count. */
+function registryGauges(registers: Registry[], state: AdminState): void {
   new Gauge({
     name: 'etcd_xds_snapshot_resources',
     help: 'Resources in the served snapshot, by resource type.',
@@ -137,13 +155,22 @@ export function createAdminMetrics(
       for (const type of RESOURCE_KINDS) this.set({ type }, snapshot.resources.get(TYPE_URL[type])?.size ?? 0);
     },
   });
-
   new Gauge({
-    name: 'etcd_xds_registry_services',
-    help: 'Services with at least one valid registered instance.',
+    name: 'etcd_xds_services',
+    help: 'Services by state: live (at least one valid instance), empty (no valid instance, still served until --service-gc), rejected-only (only rejected entries). Their sum is the count etcd-xds services prints.',
+    labelNames: ['state'] as const,
     registers,
     collect() {
-      this.set(state.registry().services.size);
+      const counts = countServices(state.registry(), state.snapshot());
+      for (const serviceState of SERVICE_STATES) this.set({ state: serviceState }, counts[serviceState]);
+    },
+  });
+  new Gauge({
+    name: 'etcd_xds_registry_services',
+    help: 'Services with at least one valid registered instance (the same as etcd_xds_services{state="live"}).',
+    registers,
+    collect() {
+      this.set(countServices(state.registry(), state.snapshot()).live);
     },
   });
   new Gauge({
@@ -175,6 +202,10 @@ export function createAdminMetrics(
       for (const [verdict, count] of Object.entries(counts)) this.set({ verdict }, count);
     },
   });
+}
+
+/** Readiness and the etcd watch. */
+function watchMetrics(registers: Registry[], state: AdminState): void {
   new Gauge({
     name: 'etcd_xds_ready',
     help: '1 once the first full etcd sync is done.',
@@ -207,21 +238,20 @@ export function createAdminMetrics(
     collect: () => syncResyncs(),
   });
   const syncResyncs = mirrorCount(resyncs, () => state.watch().resyncs);
+}
 
-  sources.onXdsEvent('responseSent', (_info, typeUrl, resourceCount, changeSeenAt) => {
-    const type = typeLabel(typeUrl);
-    responsesSent.inc({ type });
-    resourcesSent.inc({ type }, resourceCount);
-    if (changeSeenAt !== undefined) {
-      const seconds = (Date.now() - changeSeenAt) / 1000;
-      // A negative age can only come from a clock step; it would corrupt the histogram's sum.
-      if (seconds >= 0) pushLatency.observe({ type }, seconds);
-    }
-  });
-  sources.onXdsEvent('ack', (_info, typeUrl) => acks.inc({ type: typeLabel(typeUrl) }));
-  sources.onXdsEvent('nack', (_info, typeUrl) => nacks.inc({ type: typeLabel(typeUrl) }));
-  sources.onSnapshotBuilt((_snapshot, buildMs) => snapshotBuild.observe(buildMs / 1000));
-
+export function createAdminMetrics(
+  sources: MetricsSources,
+  state: AdminState,
+  options: AdminMetricsOptions = {},
+): AdminMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  streamGauges(registers, state);
+  trafficMetrics(registers, sources);
+  registryGauges(registers, state);
+  watchMetrics(registers, state);
   return {
     registry,
     contentType: registry.contentType,

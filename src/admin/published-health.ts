@@ -1,8 +1,9 @@
 // The health each endpoint has in the ClusterLoadAssignment actually served, read back from its proto3 JSON, so
 // the admin API shows what Envoy was told rather than a second computation of it.
 import type { Instance } from '../registry/types.js';
+import { effectiveHealth, type EnvoyHealthStatus } from '../snapshot/resources/endpoint.js';
 
-export type EndpointHealth = 'HEALTHY' | 'DRAINING' | 'UNHEALTHY';
+export type EndpointHealth = EnvoyHealthStatus;
 
 // envoy.config.core.v3.HealthStatus numbers, for JSON written with numeric enums.
 const HEALTH_BY_NUMBER: Readonly<Record<number, string>> = {
@@ -57,12 +58,7 @@ export function publishedHealth(clusterLoadAssignment: Record<string, unknown> |
   return health;
 }
 
-/**
- * The rule the snapshot stage applies, used only for an instance that is not in the served snapshot yet:
- * draining (status or weight 0) wins, then a registered `unhealthy` or a failing probe.
- */
+/** For an instance the served snapshot does not hold yet: the health the snapshot stage will give it. */
 export function expectedHealth(instance: Instance, verdict: 'healthy' | 'unhealthy' | null | undefined): EndpointHealth {
-  if (instance.status === 'draining' || instance.weight === 0) return 'DRAINING';
-  if (instance.status === 'unhealthy' || verdict === 'unhealthy') return 'UNHEALTHY';
-  return 'HEALTHY';
+  return effectiveHealth(instance, verdict ?? undefined);
 }

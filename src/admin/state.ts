@@ -1,29 +1,9 @@
 // What the admin API reads. The admin layer sees the rest of the control plane only through these two small
 // interfaces, so the debug views show exactly the state the pushes use, and wiring is a handful of closures.
+import type { ProbeState } from '../health/types.js';
 import type { RegistryView, WatchState } from '../registry/types.js';
 import type { Snapshot } from '../snapshot/types.js';
 import type { StreamInfo, XdsServerEvents } from '../xds/types.js';
-
-/**
- * One actively probed instance. Matches the health checker's `probeStates()` rows; "no probe finished yet" may be
- * `null` or absent, and times may be Dates or ISO strings.
- */
-export interface ProbeStateView {
-  /** Full etcd key of the probed instance. */
-  key: string;
-  service: string;
-  instanceId: string;
-  type: string;
-  target: string;
-  verdict?: 'healthy' | 'unhealthy' | null;
-  consecutiveSuccesses: number;
-  consecutiveFailures: number;
-  lastProbeAt?: Date | string | null;
-  lastResult?: 'ok' | 'fail' | null;
-  lastError?: string | null;
-  lastLatencyMs?: number | null;
-  totalProbes: number;
-}
 
 export interface WatchStatus {
   state: WatchState;
@@ -43,7 +23,7 @@ export interface AdminState {
   /** Every connected xDS stream. */
   streams(): readonly StreamInfo[];
   /** Active health-check state; an empty list when the checker is off. */
-  probes(): readonly ProbeStateView[];
+  probes(): readonly ProbeState[];
   /** True once the first full etcd sync is done. */
   ready(): boolean;
   watch(): WatchStatus;

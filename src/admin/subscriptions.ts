@@ -3,6 +3,7 @@
 import { TYPE_URL, type Snapshot, type TypeUrl } from '../snapshot/types.js';
 import type { StreamInfo, XdsApi, XdsProtocol } from '../xds/types.js';
 import { RESOURCE_KINDS, type ResourceKind } from './resource-types.js';
+import { capNode, capText } from './view-limits.js';
 
 /** The node behind a stream, as the admin API shows it. */
 export interface NodeView {
@@ -23,10 +24,10 @@ export interface SubscriberView extends NodeView {
 export function nodeView(stream: StreamInfo): NodeView {
   return {
     streamId: stream.id,
-    nodeId: stream.node?.id ?? null,
-    cluster: stream.node?.cluster ?? null,
-    locality: stream.node?.locality ?? null,
-    peer: stream.peer,
+    nodeId: stream.node ? capText(stream.node.id) : null,
+    cluster: stream.node ? capText(stream.node.cluster) : null,
+    locality: stream.node ? capNode(stream.node).locality : null,
+    peer: capText(stream.peer),
     protocol: stream.protocol,
     api: stream.api,
   };
@@ -71,11 +72,25 @@ export function subscribersOf(
   return byKind;
 }
 
-/** Number of distinct streams watching any resource of `service`. */
-export function subscriberCount(streams: readonly StreamInfo[], service: string, exists: ResourceExists): number {
-  let count = 0;
+/**
+ * For each of `services`, the number of distinct streams watching any of its resources. One pass over each
+ * stream's named subscriptions, so a page of services costs what the streams ask for, not pages × streams × names.
+ */
+export function subscriberCounts(
+  streams: readonly StreamInfo[],
+  services: ReadonlySet<string>,
+  exists: ResourceExists,
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  const watched = new Set<string>();
   for (const stream of streams) {
-    if (RESOURCE_KINDS.some((kind) => watchMode(stream, TYPE_URL[kind], service, exists))) count += 1;
+    watched.clear();
+    for (const info of stream.types.values()) {
+      for (const name of info.subscribed) if (services.has(name)) watched.add(name);
+      if (!info.wildcard) continue;
+      for (const name of services) if (exists(info.typeUrl, name)) watched.add(name);
+    }
+    for (const name of watched) counts.set(name, (counts.get(name) ?? 0) + 1);
   }
-  return count;
+  return counts;
 }

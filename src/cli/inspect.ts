@@ -1,24 +1,48 @@
 // `etcd-xds services` and `etcd-xds clients`: the admin API's views as aligned tables for people at a terminal.
+// Each asks the server only for what it prints: one service by name, or the list page by page.
 import { Command, Option } from 'commander';
 import type { ClientsResponse, ClientView } from '../admin/clients-view.js';
+import type { ServicesResponse, ServiceView, SubscribersResponse } from '../admin/services-view.js';
+import type { SummaryResponse } from '../admin/summary-view.js';
+import { positiveInt } from './flags.js';
+import { clientsText, servicesText, subscribersText, summaryFooter, type OutputWidth } from './inspect-format.js';
 import { RESOURCE_KINDS, XDS_NAME } from '../admin/resource-types.js';
-import type { InstanceView, ServicesResponse, ServiceView, SubscribersResponse } from '../admin/services-view.js';
+import { watchLoop } from './inspect-watch.js';
+
+export { formatTable } from './inspect-format.js';
 
 interface InspectOptions {
   admin: string;
   token?: string;
   json?: boolean;
+  watch?: boolean;
+  limit?: number;
+  filter?: string;
 }
 
 const DEFAULT_ADMIN = '127.0.0.1:19000';
 const REQUEST_TIMEOUT_MS = 5000;
+/** Rows asked for per request when paging through a list (the server's maximum). */
+const PAGE_LIMIT = 1000;
+/** Services or streams a --watch table shows unless --limit says otherwise. */
+const WATCH_LIMIT = 100;
+
+/** An HTTP answer that is not 2xx, kept apart so a caller can tell 404 from the rest. */
+class AdminError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 function adminBaseUrl(admin: string): string {
   return /^https?:\/\//.test(admin) ? admin.replace(/\/+$/, '') : `http://${admin}`;
 }
 
 /** GETs an admin path; every failure becomes an Error whose message tells the person what to do. */
-async function fetchAdmin(options: InspectOptions, path: string): Promise<unknown> {
+async function fetchAdmin<T>(options: InspectOptions, path: string): Promise<T> {
   const base = adminBaseUrl(options.admin);
   let response: Response;
   try {
@@ -45,179 +69,128 @@ async function fetchAdmin(options: InspectOptions, path: string): Promise<unknow
         : `the admin API at ${base} requires a token: pass --token or set ADMIN_TOKEN`,
     );
   }
-  if (!response.ok) {
-    const error = (body as { error?: string }).error ?? `HTTP ${response.status}`;
-    throw new Error(error);
+  if (!response.ok) throw new AdminError(response.status, (body as { error?: string }).error ?? `HTTP ${response.status}`);
+  return body as T;
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/** Follows nextCursor until `wanted` items are in (all of them when undefined). */
+async function fetchPages<T, R extends { nextCursor: string | null }>(
+  options: InspectOptions,
+  path: string,
+  params: Record<string, string | undefined>,
+  itemsOf: (page: R) => T[],
+  wanted: number | undefined,
+): Promise<{ first: R; items: T[] }> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  let first: R | undefined;
+  do {
+    const limit = Math.min(PAGE_LIMIT, wanted === undefined ? PAGE_LIMIT : wanted - items.length);
+    const page = await fetchAdmin<R>(options, path + query({ ...params, limit, cursor }));
+    first ??= page;
+    items.push(...itemsOf(page));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined && (wanted === undefined || items.length < wanted));
+  return { first: first!, items };
+}
+
+/** The terminal's width when stdout is one; a pipe or a file gets every value whole. */
+function outputWidth(): OutputWidth {
+  return process.stdout.isTTY ? (process.stdout.columns ?? 80) : undefined;
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** `services`: the list with a summary footer, filtered and limited as asked. */
+async function servicesListText(options: InspectOptions): Promise<string> {
+  const wanted = options.limit ?? (options.watch ? WATCH_LIMIT : undefined);
+  const { items } = await fetchPages<ServiceView, ServicesResponse>(
+    options,
+    '/debug/services',
+    { q: options.filter },
+    (page) => page.services,
+    wanted,
+  );
+  const summary = await fetchAdmin<SummaryResponse>(options, '/debug/summary');
+  return servicesText(items, summaryFooter(summary, items.length), outputWidth());
+}
+
+async function servicesListJson(options: InspectOptions): Promise<unknown> {
+  const { first, items } = await fetchPages<ServiceView, ServicesResponse>(
+    options,
+    '/debug/services',
+    { q: options.filter },
+    (page) => page.services,
+    options.limit,
+  );
+  return { ...first, services: items, nextCursor: null };
+}
+
+/**
+ * `services NAME`: that service and who watches it. A name nothing serves still shows the nodes waiting for it
+ * (a typo in a client's target, or a service not deployed yet), and then fails like any unknown name.
+ */
+async function oneServiceText(options: InspectOptions, name: string): Promise<string> {
+  const path = `/debug/services/${encodeURIComponent(name)}`;
+  let service: ServiceView;
+  try {
+    service = await fetchAdmin<ServiceView>(options, path);
+  } catch (err) {
+    if (!(err instanceof AdminError) || err.status !== 404) throw err;
+    const waiting = await fetchAdmin<SubscribersResponse>(options, `${path}/subscribers`).catch(() => undefined);
+    if (waiting) process.stdout.write(subscribersText(waiting, outputWidth()));
+    throw err;
   }
-  return body;
+  const subscribers = await fetchAdmin<SubscribersResponse>(options, `${path}/subscribers`);
+  if (options.json) return JSON.stringify({ ...service, subscribersByType: subscribers.byType }, null, 2) + '\n';
+  const versions = RESOURCE_KINDS.map((k) => `${XDS_NAME[k]} ${service.versions[k] ?? '-'}`).join(' · ');
+  return servicesText([service], `versions: ${versions}`, outputWidth()) + subscribersText(subscribers, outputWidth());
 }
 
-/** Aligned columns, two spaces apart; cells are single-line and cut to `maxWidth`. */
-export function formatTable(headers: string[], rows: string[][], maxWidth = 90): string {
-  const clean = (cell: string): string => {
-    const flat = cell.replace(/\s+/g, ' ').trim();
-    return flat.length > maxWidth ? `${flat.slice(0, maxWidth - 1)}…` : flat;
-  };
-  const cells = [headers, ...rows].map((row) => row.map(clean));
-  const widths = headers.map((_, col) => Math.max(...cells.map((row) => (row[col] ?? '').length)));
-  return cells
-    .map((row) =>
-      row
-        .map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col] ?? 0)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+async function clientsPages(options: InspectOptions, wanted: number | undefined): Promise<ClientsResponse> {
+  const { first, items } = await fetchPages<ClientView, ClientsResponse>(options, '/debug/clients', {}, (page) => page.clients, wanted);
+  return { ...first, clients: items, nextCursor: null };
 }
 
-function hostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-function localityText(locality: { region?: string; zone?: string; subZone?: string } | null): string {
-  const parts = [locality?.region, locality?.zone, locality?.subZone].filter((p): p is string => !!p);
-  return parts.length > 0 ? parts.join('/') : '-';
-}
-
-function healthText(instance: InstanceView): string {
-  const note = instance.status !== 'serving' && instance.health !== instance.status.toUpperCase() ? ` (${instance.status})` : '';
-  return instance.health + note;
-}
-
-function probeText(instance: InstanceView): string {
-  if (!instance.probe) return instance.healthCheck ? `${instance.healthCheck.type} pending` : '-';
-  const { type, verdict, lastError } = instance.probe;
-  return `${type} ${verdict ?? 'unknown'}${lastError ? `: ${lastError}` : ''}`;
-}
-
-function instanceRows(services: ServiceView[]): string[][] {
-  return services.flatMap((service) =>
-    service.instances.length === 0
-      ? [[service.name, '(none)', '-', '-', '-', '-', '-', '-']]
-      : service.instances.map((i) => [
-          service.name,
-          i.instanceId,
-          hostPort(i.address, i.port),
-          String(i.weight),
-          localityText(i.locality),
-          healthText(i),
-          probeText(i),
-          i.leaseHex ?? '-',
-        ]),
-  );
-}
-
-function printServices(services: ServiceView[], footer: string): void {
-  const lines: string[] = [];
-  lines.push(
-    formatTable(['SERVICE', 'INSTANCE', 'ADDRESS', 'WEIGHT', 'LOCALITY', 'HEALTH', 'PROBE', 'LEASE'], instanceRows(services)),
-  );
-  const rejected = services.flatMap((s) => s.rejected.map((r) => [s.name, r.key, r.reason, r.keepsLastGood ? 'yes' : 'no']));
-  if (rejected.length > 0) {
-    lines.push('', 'Rejected registrations:', formatTable(['SERVICE', 'KEY', 'REASON', 'KEEPS LAST GOOD'], rejected, 120));
-  }
-  lines.push('', footer);
-  process.stdout.write(lines.join('\n') + '\n');
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function servicesFooter(view: ServicesResponse): string {
-  const instances = view.services.reduce((n, s) => n + s.counts.instances, 0);
-  const unhealthy = view.services.reduce((n, s) => n + s.counts.unhealthy, 0);
-  const draining = view.services.reduce((n, s) => n + s.counts.draining, 0);
-  const rejected = view.services.reduce((n, s) => n + s.counts.rejected, 0);
-  return [
-    plural(view.services.length, 'service'),
-    `${plural(instances, 'instance')} (${unhealthy} unhealthy, ${draining} draining)`,
-    `${rejected} rejected ${rejected === 1 ? 'entry' : 'entries'}`,
-    `etcd revision ${view.revision}`,
-    view.ready ? `watch ${view.watch.state}` : 'NOT READY (first etcd sync pending)',
-  ].join(' · ');
-}
-
-function printSubscribers(view: SubscribersResponse): void {
-  const rows = RESOURCE_KINDS.flatMap((kind) =>
-    view.byType[kind].map((s) => [
-      XDS_NAME[kind],
-      s.nodeId ?? '-',
-      s.cluster ?? '-',
-      `${s.protocol}/${s.api}`,
-      s.peer,
-      s.wildcard ? 'wildcard' : 'named',
-    ]),
-  );
-  if (rows.length === 0) {
-    process.stdout.write('\nNo node watches this service.\n');
-    return;
-  }
-  process.stdout.write(
-    `\nSubscribers (${plural(view.count, 'stream')}):\n` +
-      formatTable(['TYPE', 'NODE ID', 'CLUSTER', 'PROTOCOL', 'PEER', 'HOW'], rows) +
-      '\n',
-  );
-}
-
-function nackText(client: ClientView): string {
-  for (const kind of RESOURCE_KINDS) {
-    const info = client.types[kind];
-    if (info?.status === 'NACKED' && info.lastNack) return `${XDS_NAME[kind]}: ${info.lastNack.message}`;
-  }
-  return '-';
-}
-
-function typeStatusText(client: ClientView, kind: (typeof RESOURCE_KINDS)[number]): string {
-  const info = client.types[kind];
-  if (!info) return '-';
-  return info.status === 'STALE' && info.staleForMs !== null ? `STALE ${Math.round(info.staleForMs / 1000)}s` : info.status;
-}
-
-function printClients(view: ClientsResponse): void {
-  const rows = view.clients.map((c) => [
-    c.node?.id ?? '-',
-    c.node?.cluster || '-',
-    `${c.protocol}/${c.api}`,
-    c.peer,
-    ...RESOURCE_KINDS.map((kind) => typeStatusText(c, kind)),
-    nackText(c),
-  ]);
-  const headers = ['NODE ID', 'CLUSTER', 'PROTOCOL', 'PEER', ...RESOURCE_KINDS.map((k) => XDS_NAME[k]), 'LAST NACK'];
-  const counts = Object.entries(view.summary.byStatus)
-    .filter(([, n]) => n > 0)
-    .map(([status, n]) => `${n} ${status}`);
-  const summary = `${plural(view.summary.streams, 'stream')}${counts.length > 0 ? `: ${counts.join(', ')}` : ''}`;
-  process.stdout.write(
-    (rows.length > 0 ? formatTable(headers, rows, 100) + '\n\n' : 'No xDS client connected.\n\n') + summary + '\n',
-  );
+/** Quietly done when the reader of a pipe goes away (`etcd-xds services | head -3`). */
+function exitQuietlyOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
 }
 
 function withAdminOptions(command: Command): Command {
   return command
     .option('--admin <host:port>', 'admin API address of a running "etcd-xds serve"', DEFAULT_ADMIN)
     .addOption(new Option('--token <token>', 'admin bearer token').env('ADMIN_TOKEN'))
-    .option('--json', 'print the raw JSON of the admin API');
+    .option('--json', 'print the raw JSON of the admin API')
+    .option('--watch', 'redraw every second as the state changes (Ctrl-C to stop)')
+    .option('--limit <n>', `show at most this many rows (default: all; ${WATCH_LIMIT} with --watch)`, positiveInt);
 }
 
 export function servicesCommand(): Command {
   return withAdminOptions(
     new Command('services')
       .description('list services, their instances with health, and rejected registrations (from the admin API)')
-      .argument('[name]', 'show one service and the nodes that watch it'),
+      .argument('[name]', 'show one service and the nodes that watch it (or wait for it)')
+      .option('--filter <text>', 'only services whose name contains this text'),
   ).action(async (name: string | undefined, options: InspectOptions) => {
-    if (name === undefined) {
-      const view = (await fetchAdmin(options, '/debug/services')) as ServicesResponse;
-      if (options.json) return void process.stdout.write(JSON.stringify(view, null, 2) + '\n');
-      return printServices(view.services, servicesFooter(view));
-    }
-    const path = `/debug/services/${encodeURIComponent(name)}`;
-    const service = (await fetchAdmin(options, path)) as ServiceView;
-    const subscribers = (await fetchAdmin(options, `${path}/subscribers`)) as SubscribersResponse;
-    if (options.json) return void process.stdout.write(JSON.stringify({ ...service, subscribersByType: subscribers.byType }, null, 2) + '\n');
-    const versions = RESOURCE_KINDS.map((k) => `${XDS_NAME[k]} ${service.versions[k] ?? '-'}`).join(' · ');
-    printServices([service], `versions: ${versions}`);
-    printSubscribers(subscribers);
+    exitQuietlyOnClosedPipe();
+    const render = name === undefined ? () => servicesListText(options) : () => oneServiceText(options, name);
+    if (options.watch && !options.json) return watchLoop(render);
+    if (name !== undefined) return void process.stdout.write(await render());
+    if (options.json) return printJson(await servicesListJson(options));
+    process.stdout.write(await render());
   });
 }
 
@@ -225,8 +198,10 @@ export function clientsCommand(): Command {
   return withAdminOptions(
     new Command('clients').description('list connected xDS clients and their sync status per resource type (from the admin API)'),
   ).action(async (options: InspectOptions) => {
-    const view = (await fetchAdmin(options, '/debug/clients')) as ClientsResponse;
-    if (options.json) return void process.stdout.write(JSON.stringify(view, null, 2) + '\n');
-    printClients(view);
+    exitQuietlyOnClosedPipe();
+    if (options.json) return printJson(await clientsPages(options, options.limit));
+    const render = async () => clientsText(await clientsPages(options, options.limit ?? (options.watch ? WATCH_LIMIT : undefined)), outputWidth());
+    if (options.watch) return watchLoop(render);
+    process.stdout.write(await render());
   });
 }

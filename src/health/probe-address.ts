@@ -1,15 +1,5 @@
 // How a probe names its destination: IPv6 literals need brackets in URLs and gRPC targets.
-import net from 'node:net';
-
-/** `10.0.0.5` stays as is; `::1` becomes `[::1]`. */
-export function hostForUrl(address: string): string {
-  return net.isIPv6(address) ? `[${address}]` : address;
-}
-
-/** `host:port` with IPv6 brackets, as gRPC targets and logs write it. */
-export function hostPort(address: string, port: number): string {
-  return `${hostForUrl(address)}:${port}`;
-}
+export { hostForUrl, formatHostPort as hostPort } from '../net/host-port.js';
 
 /** The reason an abort carried, as a probe error ("timeout after 1000 ms", "stopped"). */
 export function abortReason(signal: AbortSignal): string {

@@ -1,7 +1,7 @@
 // Who may read the admin API: loopback needs nothing, any other bind needs a token, and the token is enforced.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import {
   NON_LOOPBACK_WITHOUT_TOKEN,
   isLoopbackHost,

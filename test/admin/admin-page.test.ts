@@ -3,10 +3,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { silentLogger } from '../../src/logger.js';
-import { FixtureState, INSTANCES, NACK_MESSAGE, XSS } from './fixtures.js';
+import { FixtureState, INSTANCES, NACK_MESSAGE, XSS, waitingStream } from './fixtures.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = 'page-test-token';
@@ -138,6 +138,58 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('admin page in Chromium'
     state.view = saved;
     await page.locator('tr.instance[data-instance="z"]').waitFor({ state: 'detached', timeout: 10_000 });
     expect(pageErrors).toEqual([]);
+  });
+
+  it('searches services by name and pages through them', async () => {
+    await page.goto(`http://${server.address}/?token=${TOKEN}&q=PAY`);
+    const names = await page.locator('section.service h3').allTextContents();
+    expect(names).toEqual(['payments']);
+    await page.goto(`http://${server.address}/?token=${TOKEN}&limit=1`);
+    expect(await page.locator('section.service h3').allTextContents()).toEqual(['greeter']);
+    await page.locator('a.next').first().click();
+    await page.waitForURL(/cursor=greeter/);
+    expect(await page.locator('section.service h3').allTextContents()).toEqual(['orphan']);
+    expect(new URL(page.url()).searchParams.get('token')).toBe(TOKEN);
+  });
+
+  it('shows one service on its own page, a long instance id cut with the whole id on hover', async () => {
+    const saved = state.view;
+    const longId = `i-${'x'.repeat(5000)}`;
+    const long = { ...INSTANCES.a, instanceId: longId, key: `/services/greeter/${longId}`, address: '10.0.0.77' };
+    const services = new Map(saved.services);
+    services.set('greeter', new Map(saved.services.get('greeter')!).set(longId, long));
+    state.view = { ...saved, services };
+    try {
+      await page.goto(`http://${server.address}/?token=${TOKEN}`);
+      await page.locator('section.service[data-service="greeter"] h3 a').click();
+      await page.waitForURL(/\/services\/greeter\?token=/);
+      const row = page.locator(`tr.instance[data-instance="${longId}"]`);
+      const cell = row.locator('td').first();
+      expect((await cell.textContent())!.length).toBeLessThan(100);
+      await expect(cell.locator('.clipped').getAttribute('title')).resolves.toBe(longId);
+      // The status columns stay in sight next to it.
+      const health = await row.locator('td.health .pill').boundingBox();
+      expect(health).not.toBeNull();
+      expect(health!.x + health!.width).toBeLessThan(1400);
+      await expect(page.locator('.subscribers').textContent()).resolves.toMatch(/envoy-front \(CDS\*, EDS, LDS\*, RDS\)/);
+    } finally {
+      state.view = saved;
+    }
+  });
+
+  it('shows a proxy waiting for a resource that is not served as waiting, not synced', async () => {
+    const saved = state.connected;
+    state.connected = [...saved, waitingStream(state.snap)];
+    try {
+      await page.goto(`http://${server.address}/?token=${TOKEN}`);
+      const row = page.locator('tr.client[data-status="NOT_FOUND"]');
+      await expect(row.locator('.node').textContent()).resolves.toBe('waiting-client');
+      await expect(row.locator('td.type-listener .pill').textContent()).resolves.toBe('WAITING (NOT_FOUND)');
+      await expect(row.locator('td.type-listener .pill').getAttribute('title')).resolves.toContain('nosuch');
+      await expect(page.locator('#summary').textContent()).resolves.toMatch(/1\s*waiting \(not found\)/);
+    } finally {
+      state.connected = saved;
+    }
   });
 
   it('saves a screenshot for people to look at', async () => {

@@ -1,19 +1,23 @@
 // A realistic control-plane state for the admin tests: a registry view with good and rejected entries, a snapshot
-// of real Envoy messages encoded with protobufjs, connected streams in each sync status, and probe states.
-import { contentSetVersion, resourceDigest } from '../../src/snapshot/encode.js';
+// of real Envoy messages encoded with protobufjs, streams driven through the real StreamEngine into each sync
+// status (so the admin views read exactly what the engine reports), and probe states.
 import { createHash } from 'node:crypto';
+import { contentSetVersion, resourceDigest } from '../../src/snapshot/encode.js';
 import { envoyType } from '../../src/protos/envoy-protos.js';
-import type { AdminState, ProbeStateView, WatchStatus } from '../../src/admin/state.js';
+import type { AdminState, WatchStatus } from '../../src/admin/state.js';
+import type { ProbeState } from '../../src/health/types.js';
 import type { Instance, RegistryView, RejectedEntry } from '../../src/registry/types.js';
 import { TYPE_URL, type EncodedResource, type Snapshot, type TypeUrl } from '../../src/snapshot/types.js';
-import type { NodeInfo, StreamInfo, TypeStreamInfo } from '../../src/xds/types.js';
+import { StreamEngine, type StreamObserver } from '../../src/xds/stream.js';
+import type { NodeInfo, StreamInfo, XdsApi, XdsProtocol } from '../../src/xds/types.js';
+import type { XdsRequest, XdsResponse } from '../../src/xds/wire.js';
 import { instance as testInstance } from '../support/snapshots.js';
 
 export const NOW = Date.now();
 export const XSS = '<img src=x onerror="window.__xss=1">';
 export const NACK_MESSAGE = 'ClusterLoadAssignment greeter: malformed address <10.0.0.7:bad>';
 
-function encode(typeUrl: TypeUrl, name: string, message: Record<string, unknown>): EncodedResource {
+export function encode(typeUrl: TypeUrl, name: string, message: Record<string, unknown>): EncodedResource {
   const type = envoyType(typeUrl.replace('type.googleapis.com/', ''));
   const decoded = type.fromObject(message);
   const body = type.encode(decoded).finish();
@@ -27,7 +31,7 @@ function packAny(fullName: string, message: Record<string, unknown>): { type_url
   return { type_url: `type.googleapis.com/${fullName}`, value: type.encode(type.fromObject(message)).finish() };
 }
 
-function instance(service: string, instanceId: string, fields: Partial<Instance> & Pick<Instance, 'address' | 'port'>): Instance {
+export function instance(service: string, instanceId: string, fields: Partial<Instance> & Pick<Instance, 'address' | 'port'>): Instance {
   return testInstance(service, instanceId, fields.port, { modRevision: '10', ...fields });
 }
 
@@ -81,7 +85,7 @@ export function registryView(): RegistryView {
   return { services, rejected: new Map(REJECTED.map((r) => [r.key, r])), revision: '42' };
 }
 
-function lbEndpoint(i: Instance, health: string): Record<string, unknown> {
+export function lbEndpoint(i: Instance, health: string): Record<string, unknown> {
   return {
     endpoint: { address: { socket_address: { address: i.address, port_value: i.port } } },
     health_status: health,
@@ -115,22 +119,26 @@ function serviceResources(service: string, endpoints: Record<string, unknown>[])
   ];
 }
 
-export function snapshot(): Snapshot {
+/** The served snapshot; `greeterEdsBefore` gives greeter an older assignment (what a NACKing client last ACKed). */
+export function snapshot(options: { greeterEdsBefore?: boolean } = {}): Snapshot {
   const { a, b, c, p1 } = INSTANCES;
+  const greeterEndpoints = options.greeterEdsBefore
+    ? [{ locality: {}, lb_endpoints: [lbEndpoint(a, 'HEALTHY')], load_balancing_weight: { value: 1 } }]
+    : [
+        {
+          locality: { region: 'eu-west-1', zone: 'eu-west-1a' },
+          lb_endpoints: [lbEndpoint(a, 'HEALTHY')],
+          load_balancing_weight: { value: 2 },
+        },
+        {
+          locality: { region: 'eu-west-1', zone: 'eu-west-1b' },
+          lb_endpoints: [lbEndpoint(b, 'DRAINING')],
+          load_balancing_weight: { value: 1 },
+        },
+        { locality: {}, lb_endpoints: [lbEndpoint(c, 'UNHEALTHY')], load_balancing_weight: { value: 1 } },
+      ];
   const all = [
-    ...serviceResources('greeter', [
-      {
-        locality: { region: 'eu-west-1', zone: 'eu-west-1a' },
-        lb_endpoints: [lbEndpoint(a, 'HEALTHY')],
-        load_balancing_weight: { value: 2 },
-      },
-      {
-        locality: { region: 'eu-west-1', zone: 'eu-west-1b' },
-        lb_endpoints: [lbEndpoint(b, 'DRAINING')],
-        load_balancing_weight: { value: 1 },
-      },
-      { locality: {}, lb_endpoints: [lbEndpoint(c, 'UNHEALTHY')], load_balancing_weight: { value: 1 } },
-    ]),
+    ...serviceResources('greeter', greeterEndpoints),
     ...serviceResources('payments', [{ locality: {}, lb_endpoints: [lbEndpoint(p1, 'HEALTHY')], load_balancing_weight: { value: 1 } }]),
   ];
   const resources = new Map<TypeUrl, Map<string, EncodedResource>>();
@@ -147,84 +155,108 @@ function node(id: string, cluster: string, userAgentName: string, zone?: string)
   return { id, cluster, locality: zone ? { region: 'eu-west-1', zone } : {}, userAgentName, userAgentVersion: '1.0', clientFeatures: [] };
 }
 
-function typeInfo(typeUrl: TypeUrl, fields: Partial<TypeStreamInfo>): TypeStreamInfo {
-  return { typeUrl, wildcard: false, subscribed: [], status: 'NOT_SENT', acked: new Map(), ...fields };
+const QUIET_OBSERVER: StreamObserver = { sent() {}, acked() {}, nacked() {}, ignored() {} };
+
+/** The one place the admin tests construct a StreamEngine (a per-type API serves its own type). */
+export function newEngine(options: { id: string; protocol: XdsProtocol; api: XdsApi; peer: string }): StreamEngine {
+  return new StreamEngine({ ...options, observer: QUIET_OBSERVER });
 }
 
-export function streams(snap: Snapshot): StreamInfo[] {
-  const sent = new Date(NOW - 30_000);
-  const synced = (typeUrl: TypeUrl, fields: Partial<TypeStreamInfo>): [TypeUrl, TypeStreamInfo] => [
-    typeUrl,
-    typeInfo(typeUrl, {
-      status: 'SYNCED',
-      lastSentVersion: snap.version,
-      lastSentNonce: '7',
-      lastSentAt: sent,
-      lastAckedVersion: snap.version,
-      lastAckedAt: sent,
-      ...fields,
-    }),
-  ];
-  const greeterEds = snap.resources.get(TYPE_URL.endpoint)!.get('greeter')!;
-  const greeterCds = snap.resources.get(TYPE_URL.cluster)!.get('greeter')!;
-  return [
-    {
-      id: '1',
-      protocol: 'sotw',
-      api: 'ads',
-      node: node('envoy-front', 'front-proxy', 'envoy', 'eu-west-1a'),
-      peer: '127.0.0.1:50001',
-      connectedAt: new Date(NOW - 300_000),
-      types: new Map([
-        synced(TYPE_URL.cluster, { wildcard: true }),
-        synced(TYPE_URL.endpoint, { subscribed: ['greeter', 'payments'] }),
-        synced(TYPE_URL.listener, { wildcard: true }),
-        synced(TYPE_URL.route, { subscribed: ['greeter'] }),
-      ]),
-    },
-    {
-      id: '2',
-      protocol: 'delta',
-      api: 'ads',
-      node: node('grpc-client-7', 'clients', 'gRPC Node Pure JS'),
-      peer: '127.0.0.1:50002',
-      connectedAt: new Date(NOW - 120_000),
-      types: new Map([
-        synced(TYPE_URL.cluster, { subscribed: ['greeter'], acked: new Map([['greeter', greeterCds.version]]) }),
-        [
-          TYPE_URL.endpoint,
-          typeInfo(TYPE_URL.endpoint, {
-            subscribed: ['greeter'],
-            status: 'NACKED',
-            lastSentVersion: greeterEds.version,
-            lastSentNonce: '9',
-            lastSentAt: sent,
-            lastAckedVersion: 'old-eds-version',
-            lastAckedAt: new Date(NOW - 100_000),
-            lastNack: { version: greeterEds.version, nonce: '9', message: NACK_MESSAGE, at: new Date(NOW - 29_000) },
-            acked: new Map([['greeter', 'old-eds-version']]),
-          }),
-        ],
-      ]),
-    },
-    {
-      id: '3',
-      protocol: 'sotw',
-      api: 'eds',
-      node: node('edge-proxy', 'edge', 'envoy'),
-      peer: '[::1]:50003',
-      connectedAt: new Date(NOW - 10_000),
-      types: new Map([
-        [
-          TYPE_URL.endpoint,
-          typeInfo(TYPE_URL.endpoint, { subscribed: ['payments', 'ghost'], status: 'STALE', lastSentVersion: snap.version, lastSentNonce: '1', lastSentAt: new Date(NOW - 5_000) }),
-        ],
-      ]),
-    },
-  ];
+/** A client driving one StreamEngine the way a real one does: request, then ACK or NACK each response. */
+export class DrivenStream {
+  readonly engine: StreamEngine;
+  private readonly latest = new Map<string, XdsResponse>();
+
+  constructor(
+    options: Parameters<typeof newEngine>[0],
+    private readonly clientNode: NodeInfo,
+  ) {
+    this.engine = newEngine(options);
+  }
+
+  private record(responses: XdsResponse[]): XdsResponse[] {
+    for (const response of responses) this.latest.set(response.typeUrl, response);
+    return responses;
+  }
+
+  /** SotW: a (first or changed) request for these names ([] on CDS/LDS is the wildcard). */
+  sotw(typeUrl: TypeUrl, names: string[], snap: Snapshot): XdsResponse[] {
+    const nonce = this.latest.get(typeUrl)?.nonce ?? '';
+    return this.record(this.engine.handleRequest({ typeUrl, node: this.clientNode, nonce, resourceNames: names }, snap));
+  }
+
+  /** Delta: subscribe to names (['*'] for the wildcard). */
+  subscribe(typeUrl: TypeUrl, names: string[], snap: Snapshot): XdsResponse[] {
+    const nonce = this.latest.get(typeUrl)?.nonce ?? '';
+    return this.record(this.engine.handleRequest({ typeUrl, node: this.clientNode, nonce, subscribe: names, unsubscribe: [] }, snap));
+  }
+
+  /** Answers the latest response of the type: an ACK, or a NACK with `error`. */
+  answer(typeUrl: TypeUrl, snap: Snapshot, error?: string): XdsResponse[] {
+    const response = this.latest.get(typeUrl);
+    if (!response) throw new Error(`nothing was sent for ${typeUrl}`);
+    const request: XdsRequest = { typeUrl, nonce: response.nonce, ...(error !== undefined ? { errorMessage: error } : {}) };
+    if (this.engine.protocol === 'sotw') request.resourceNames = this.engine.info().types.get(typeUrl)?.subscribed ?? [];
+    else Object.assign(request, { subscribe: [], unsubscribe: [] });
+    return this.record(this.engine.handleRequest(request, snap));
+  }
+
+  push(snap: Snapshot, changed: Partial<Record<TypeUrl, string[]>>): XdsResponse[] {
+    const diff = new Map(Object.entries(changed).map(([typeUrl, names]) => [typeUrl as TypeUrl, new Set(names)]));
+    return this.record(this.engine.handleSnapshot(snap, diff));
+  }
+
+  info(): StreamInfo {
+    return this.engine.info();
+  }
 }
 
-export function probes(): ProbeStateView[] {
+/**
+ * Three streams: envoy-front (SotW ADS, wildcard CDS/LDS, EDS and RDS by name, every type ACKed),
+ * grpc-client-7 (delta ADS, CDS ACKed, EDS NACKed after a push), edge-proxy (SotW per-type EDS for payments and
+ * the unknown "ghost", its response not ACKed yet).
+ */
+export function drivenStreams(snap: Snapshot): DrivenStream[] {
+  const { cluster, endpoint, listener, route } = TYPE_URL;
+  const front = new DrivenStream({ id: '1', protocol: 'sotw', api: 'ads', peer: '127.0.0.1:50001' }, node('envoy-front', 'front-proxy', 'envoy', 'eu-west-1a'));
+  for (const [typeUrl, names] of [
+    [cluster, []],
+    [endpoint, ['greeter', 'payments']],
+    [listener, []],
+    [route, ['greeter']],
+  ] as const) {
+    front.sotw(typeUrl, [...names], snap);
+    front.answer(typeUrl, snap);
+  }
+
+  const grpc = new DrivenStream({ id: '2', protocol: 'delta', api: 'ads', peer: '127.0.0.1:50002' }, node('grpc-client-7', 'clients', 'gRPC Node Pure JS'));
+  const before = snapshot({ greeterEdsBefore: true });
+  grpc.subscribe(cluster, ['greeter'], snap);
+  grpc.answer(cluster, snap);
+  grpc.subscribe(endpoint, ['greeter'], before);
+  grpc.answer(endpoint, before);
+  grpc.push(snap, { [endpoint]: ['greeter'] });
+  grpc.answer(endpoint, snap, NACK_MESSAGE);
+
+  const edge = new DrivenStream({ id: '3', protocol: 'sotw', api: 'eds', peer: '[::1]:50003' }, node('edge-proxy', 'edge', 'envoy'));
+  edge.sotw(endpoint, ['payments', 'ghost'], snap);
+  return [front, grpc, edge];
+}
+
+/** The greeter assignment grpc-client-7 ACKed before it NACKed the current one. */
+export const GREETER_EDS_BEFORE = snapshot({ greeterEdsBefore: true }).resources.get(TYPE_URL.endpoint)!.get('greeter')!.version;
+
+/** A delta client asking for a Listener nobody registered, with everything it got ACKed: waiting, not SYNCED. */
+export function waitingStream(snap: Snapshot): DrivenStream {
+  const waiting = new DrivenStream({ id: '4', protocol: 'delta', api: 'ads', peer: '127.0.0.1:50004' }, node('waiting-client', 'clients', 'gRPC Node Pure JS'));
+  waiting.subscribe(TYPE_URL.listener, ['nosuch'], snap);
+  waiting.answer(TYPE_URL.listener, snap);
+  waiting.subscribe(TYPE_URL.cluster, ['greeter'], snap);
+  waiting.answer(TYPE_URL.cluster, snap);
+  return waiting;
+}
+
+export function probes(): ProbeState[] {
   return [
     {
       key: INSTANCES.a.key,
@@ -249,7 +281,7 @@ export function probes(): ProbeStateView[] {
       verdict: 'unhealthy',
       consecutiveSuccesses: 0,
       consecutiveFailures: 3,
-      lastProbeAt: new Date(NOW - 2000),
+      lastProbeAt: new Date(NOW - 2000).toISOString(),
       lastResult: 'fail',
       lastError: 'connect ECONNREFUSED 10.0.0.7:8080',
       lastLatencyMs: 1,
@@ -262,7 +294,7 @@ export function probes(): ProbeStateView[] {
 export class FixtureState implements AdminState {
   view = registryView();
   snap = snapshot();
-  connected = streams(this.snap);
+  connected: DrivenStream[] = drivenStreams(this.snap);
   probeRows = probes();
   isReady = true;
   watchStatus: WatchStatus = { state: 'watching', reconnects: 0, resyncs: 0 };
@@ -274,9 +306,9 @@ export class FixtureState implements AdminState {
     return this.snap;
   }
   streams(): readonly StreamInfo[] {
-    return this.connected;
+    return this.connected.map((stream) => stream.info());
   }
-  probes(): readonly ProbeStateView[] {
+  probes(): readonly ProbeState[] {
     return this.probeRows;
   }
   ready(): boolean {

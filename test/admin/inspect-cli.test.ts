@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { freePort } from '../support/etcd.js';
@@ -60,21 +60,24 @@ describe('etcd-xds services', () => {
     const header = lines[0]!;
     expect(header.split(/\s{2,}/)).toEqual(['SERVICE', 'INSTANCE', 'ADDRESS', 'WEIGHT', 'LOCALITY', 'HEALTH', 'PROBE', 'LEASE']);
     const a = row(stdout, 'greeter', 'a');
-    expect(a.split(/\s{2,}/)).toEqual(['greeter', 'a', '10.0.0.5:8080', '2', 'eu-west-1/eu-west-1a', 'HEALTHY', 'http healthy', '694d86c3f9cbea14']);
+    expect(a.split(/\s{2,}/)).toEqual(['greeter', 'a', '10.0.0.5:8080', '2', 'eu-west-1/eu-west-1a', 'HEALTHY', 'http ok', '694d86c3f9cbea14']);
     // Columns line up under their headers.
     expect(a.indexOf('10.0.0.5:8080')).toBe(header.indexOf('ADDRESS'));
     expect(a.indexOf('HEALTHY')).toBe(header.indexOf('HEALTH'));
     expect(row(stdout, 'greeter', 'b')).toContain('DRAINING');
     expect(row(stdout, 'greeter', 'c').split(/\s{2,}/).slice(5, 7)).toEqual([
       'UNHEALTHY',
-      'tcp unhealthy: connect ECONNREFUSED 10.0.0.7:8080',
+      'tcp down (connect ECONNREFUSED 10.0.0.7:8080)',
     ]);
     expect(row(stdout, 'payments', 'p1')).toContain('[fd00::1]:9090');
     expect(row(stdout, 'orphan', '(none)')).toBeTruthy();
     expect(stdout).toContain('Rejected registrations:');
-    expect(row(stdout, 'greeter', '/services/greeter/bad')).toMatch(/hostname.*\bno$/);
-    expect(row(stdout, 'payments', '/services/payments/p1')).toMatch(/out of range.*\byes$/);
-    expect(stdout).toContain('3 services · 4 instances (1 unhealthy, 1 draining) · 3 rejected entries · etcd revision 42 · watch watching');
+    expect(row(stdout, 'greeter', '/services/greeter/bad')).toMatch(/\bno\s+address "db.internal" is a hostname: Envoy EDS and gRPC clients need an IP literal$/);
+    expect(row(stdout, 'payments', '/services/payments/p1')).toMatch(/\byes\s+port 70000 is out of range/);
+    // Counted like the etcd_xds_services metric: every service listed, by state.
+    expect(stdout).toContain(
+      '3 services (2 live, 0 empty, 1 rejected only) · 4 instances (1 unhealthy, 1 draining) · 3 rejected entries · etcd revision 42 · watch watching',
+    );
   });
 
   it('shows one service with its resource versions and the nodes that watch it', async () => {

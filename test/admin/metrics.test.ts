@@ -1,11 +1,11 @@
 // Prometheus metrics: gauges read the admin state at scrape time, counters and histograms move with events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminMetrics, type AdminMetrics } from '../../src/admin/metrics.js';
-import { MetricsEventHub } from '../../src/admin/metrics-hub.js';
+import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { silentLogger } from '../../src/logger.js';
 import { TYPE_URL } from '../../src/snapshot/types.js';
-import { FixtureState } from './fixtures.js';
+import { FixtureState, waitingStream } from './fixtures.js';
 
 /** The value of one series, e.g. value(text, 'etcd_xds_acks_total{type="cluster"}'); undefined when absent. */
 function value(text: string, series: string): number | undefined {
@@ -49,6 +49,11 @@ describe('/metrics', () => {
     expect(value(text, 'etcd_xds_stream_sync_status{type="endpoint",status="STALE"}')).toBe(1);
     expect(value(text, 'etcd_xds_stream_sync_status{type="cluster",status="SYNCED"}')).toBe(2);
     expect(value(text, 'etcd_xds_registry_services')).toBe(2);
+    // The three states add up to what `etcd-xds services` counts (3: greeter and payments live, orphan rejected-only).
+    expect(value(text, 'etcd_xds_services{state="live"}')).toBe(2);
+    expect(value(text, 'etcd_xds_services{state="empty"}')).toBe(0);
+    expect(value(text, 'etcd_xds_services{state="rejected-only"}')).toBe(1);
+    expect(value(text, 'etcd_xds_stream_sync_status{type="listener",status="NOT_FOUND"}')).toBe(0);
     expect(value(text, 'etcd_xds_registry_instances')).toBe(4);
     expect(value(text, 'etcd_xds_rejected_registrations')).toBe(3);
     expect(value(text, 'etcd_xds_snapshot_resources{type="route"}')).toBe(2);
@@ -56,6 +61,11 @@ describe('/metrics', () => {
     expect(value(text, 'etcd_xds_ready')).toBe(1);
     expect(value(text, 'etcd_xds_etcd_watch_state{state="watching"}')).toBe(1);
     expect(value(text, 'etcd_xds_etcd_watch_state{state="reconnecting"}')).toBe(0);
+
+    state.connected = [...state.connected, waitingStream(state.snap)];
+    const waiting = await metrics.text();
+    expect(value(waiting, 'etcd_xds_stream_sync_status{type="listener",status="NOT_FOUND"}')).toBe(1);
+    expect(value(waiting, 'etcd_xds_stream_sync_status{type="listener",status="SYNCED"}')).toBe(1);
 
     state.connected = state.connected.slice(0, 1);
     state.watchStatus = { state: 'reconnecting', reconnects: 2, resyncs: 1 };
@@ -78,7 +88,7 @@ describe('/metrics', () => {
     expect(value(before, 'etcd_xds_responses_sent_total{type="endpoint"}')).toBe(0);
     expect(value(before, 'etcd_xds_nacks_total{type="endpoint"}')).toBe(0);
 
-    const stream = state.connected[0]!;
+    const stream = state.connected[0]!.info();
     hub.emitXdsEvent('responseSent', stream, TYPE_URL.endpoint, 2, Date.now() - 20);
     hub.emitXdsEvent('responseSent', stream, TYPE_URL.endpoint, 1, undefined);
     hub.emitXdsEvent('responseSent', stream, TYPE_URL.cluster, 3, Date.now() - 5);

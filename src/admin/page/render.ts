@@ -1,43 +1,33 @@
-// The human page at `/`: rendered on the server from the same views as the JSON API, refreshed by a tiny script.
-import { clientsView, type ClientView, type TypeStatusView } from '../clients-view.js';
+// The human pages, rendered on the server from the same views as the JSON API: `/` (fleet summary, a searchable
+// page of services, the first proxies), `/services/<name>` (one service) and `/clients` (every proxy, by page).
+import type { ClientsResponse } from '../clients-view.js';
+import { formatHostPort } from '../../net/host-port.js';
 import { RESOURCE_KINDS, XDS_NAME, type ResourceKind } from '../resource-types.js';
-import { servicesView, type InstanceView, type ServiceView } from '../services-view.js';
-import type { AdminState } from '../state.js';
-import { resourceExistsIn, subscribersOf } from '../subscriptions.js';
+import type { InstanceView, ServicesResponse, ServiceView } from '../services-view.js';
+import type { SubscriberView } from '../subscriptions.js';
+import type { SummaryResponse } from '../summary-view.js';
+import { ago, clip, locality, pageHref, pill, plural, stat } from './cells.js';
+import { clientsTable } from './clients-table.js';
 import { html, raw, type SafeHtml } from './html.js';
 import { REFRESH_SCRIPT } from './refresh-script.js';
 import { PAGE_STYLE } from './style.js';
 
-export interface PageOptions {
+export interface PageContext {
   /** CSP nonce for the inline style and script. */
   nonce: string;
+  /** 0: the page does not refresh itself. */
   refreshMs: number;
   /** Links to the JSON endpoints work only without a token (a browser cannot add the header to a link). */
   linkJson: boolean;
-  now?: number;
+  /** The `?token=` the page was opened with, carried by its links. */
+  token?: string;
+  now: number;
 }
 
-function ago(iso: string | null, now: number): string {
-  if (!iso) return '—';
-  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (seconds < 60) return `${seconds}s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m ago`;
-  return `${Math.floor(seconds / 86400)}d ago`;
-}
-
-function locality(value: { region?: string; zone?: string; subZone?: string } | null): string {
-  const parts = [value?.region, value?.zone, value?.subZone].filter((p): p is string => !!p);
-  return parts.length > 0 ? parts.join(' / ') : '—';
-}
-
-function pill(text: string, tone: string, title?: string): SafeHtml {
-  return html`<span class="pill ${tone.toLowerCase()}" title="${title ?? ''}">${text}</span>`;
-}
-
-function stat(label: string, value: string | number, tone = ''): SafeHtml {
-  return html`<div class="stat ${tone}"><span class="value">${value}</span><span class="label">${label}</span></div>`;
-}
+/** Instances shown inline on `/` when the services of the page have at most this many together. */
+export const INLINE_INSTANCES = 200;
+/** Nodes named in a service's "Watched by" line before "and N more". */
+const WATCHERS_SHOWN = 20;
 
 function probeCell(instance: InstanceView, now: number): SafeHtml {
   const probe = instance.probe;
@@ -45,18 +35,20 @@ function probeCell(instance: InstanceView, now: number): SafeHtml {
   const verdict = probe.verdict ?? 'unknown';
   const tone = verdict === 'healthy' ? 'healthy' : verdict === 'unhealthy' ? 'unhealthy' : 'none';
   const latency = probe.lastLatencyMs !== null ? ` · ${probe.lastLatencyMs} ms` : '';
-  return html`${pill(probe.type, tone, probe.target)} <span class="meta">${verdict}${latency} · ${ago(probe.lastProbeAt, now)}</span>${
-    probe.lastError ? html`<div class="probe-error">${probe.lastError}</div>` : ''
+  // The verdict is what EDS publishes; the last result says how the latest probe went (they differ until a threshold).
+  const last = probe.lastResult === 'fail' ? `last probe failed (${probe.consecutiveFailures}×)` : probe.lastResult === 'ok' ? 'last probe ok' : 'no probe yet';
+  return html`${pill(probe.type, tone, probe.target)} <span class="meta">${verdict} · ${last}${latency} · ${ago(probe.lastProbeAt, now)}</span>${
+    probe.lastError && probe.lastResult === 'fail' ? html`<div class="probe-error">${clip(probe.lastError, 200)}</div>` : ''
   }`;
 }
 
 function instanceRow(instance: InstanceView, now: number): SafeHtml {
-  const metadata = Object.entries(instance.metadata).map(([k, v]) => html`<span class="kv">${k}=${v}</span>`);
+  const metadata = Object.entries(instance.metadata).map(([k, v]) => html`<span class="kv">${clip(`${k}=${v}`, 80)}</span>`);
   return html`<tr class="instance" data-instance="${instance.instanceId}">
-  <td class="mono">${instance.instanceId}</td>
-  <td class="mono address">${instance.address.includes(':') ? `[${instance.address}]` : instance.address}:${instance.port}</td>
+  <td class="mono">${clip(instance.instanceId)}</td>
+  <td class="mono address">${clip(formatHostPort(instance.address, instance.port))}</td>
   <td>${instance.weight}</td>
-  <td>${locality(instance.locality)}${instance.priority !== 0 ? html` <span class="meta">p${instance.priority}</span>` : ''}</td>
+  <td>${clip(locality(instance.locality))}${instance.priority !== 0 ? html` <span class="meta">p${instance.priority}</span>` : ''}</td>
   <td class="health">${pill(instance.health, instance.health, instance.healthPublished ? 'as published in EDS' : 'not yet published')}
     <span class="meta">${instance.status !== 'serving' ? instance.status : ''}</span></td>
   <td>${probeCell(instance, now)}</td>
@@ -65,8 +57,27 @@ function instanceRow(instance: InstanceView, now: number): SafeHtml {
 </tr>`;
 }
 
-function serviceCard(service: ServiceView, watchers: Record<ResourceKind, { nodeId: string | null; streamId: string; wildcard: boolean }[]>, now: number): SafeHtml {
-  const { counts } = service;
+function instancesTable(instances: readonly InstanceView[], service: ServiceView, now: number): SafeHtml {
+  if (instances.length > 0) {
+    return html`<table><thead><tr><th>Instance</th><th>Address</th><th>Weight</th><th>Locality</th><th>Health</th>
+      <th>Probe</th><th>Lease</th><th>Metadata</th></tr></thead>
+      <tbody>${instances.map((i) => instanceRow(i, now))}</tbody></table>`;
+  }
+  return service.versions.endpoint
+    ? html`<div class="empty">No valid instance: its endpoint assignment is published empty until the service is garbage-collected.</div>`
+    : html`<div class="empty">No valid instance: nothing is published for this service.</div>`;
+}
+
+function rejectedBlock(service: ServiceView): SafeHtml | string {
+  if (service.rejected.length === 0) return '';
+  return html`<div class="rejected"><div class="rejected-title">Rejected registrations</div>${service.rejected.map(
+    (r) => html`<div class="rejected-row"><span class="mono">${clip(r.key, 120)}</span> — <span class="reason">${r.reason}</span>${
+      r.keepsLastGood ? html` <span class="meta">(last good value keeps serving)</span>` : ''
+    }</div>`,
+  )}</div>`;
+}
+
+function watchersLine(watchers: Record<ResourceKind, SubscriberView[]>): SafeHtml {
   const byNode = new Map<string, string[]>();
   for (const kind of RESOURCE_KINDS) {
     for (const w of watchers[kind]) {
@@ -74,139 +85,173 @@ function serviceCard(service: ServiceView, watchers: Record<ResourceKind, { node
       byNode.set(who, [...(byNode.get(who) ?? []), XDS_NAME[kind] + (w.wildcard ? '*' : '')]);
     }
   }
+  if (byNode.size === 0) return html`<div class="subscribers">Watched by: no proxy yet</div>`;
+  const shown = [...byNode.entries()].slice(0, WATCHERS_SHOWN);
+  const more = byNode.size - shown.length;
+  return html`<div class="subscribers">Watched by: ${shown.map(
+    ([node, kinds], i) => html`${i > 0 ? ', ' : ''}<span class="node">${clip(node)}</span> (${kinds.join(', ')})`,
+  )}${more > 0 ? ` and ${more} more` : ''}</div>`;
+}
+
+function cardHead(service: ServiceView, context: PageContext, linked: boolean): SafeHtml {
+  const { counts } = service;
   const summary = [
-    `${counts.instances} instance${counts.instances === 1 ? '' : 's'}`,
+    plural(counts.instances, 'instance'),
     `${counts.healthy} healthy`,
     counts.draining ? `${counts.draining} draining` : '',
     counts.unhealthy ? `${counts.unhealthy} unhealthy` : '',
-    `${service.subscribers} subscriber${service.subscribers === 1 ? '' : 's'}`,
+    counts.rejected ? `${counts.rejected} rejected` : '',
+    plural(service.subscribers, 'subscriber'),
   ].filter(Boolean);
   const versions = RESOURCE_KINDS.map((k) => `${XDS_NAME[k]} ${service.versions[k]?.slice(0, 8) ?? '—'}`).join(' · ');
+  const title = linked ? html`<a href="${pageHref(`/services/${encodeURIComponent(service.name)}`, {}, context.token)}">${clip(service.name, 80)}</a>` : clip(service.name, 80);
+  return html`<div class="card-head"><h3>${title}</h3><span class="meta">${summary.join(' · ')}</span>
+    <span class="meta mono" title="resource versions in the served snapshot">${versions}</span></div>`;
+}
+
+/** A service on `/`: its instances inline when the page is small, otherwise its counts and a link. */
+export function serviceCard(
+  service: ServiceView,
+  watchers: Record<ResourceKind, SubscriberView[]> | undefined,
+  context: PageContext,
+): SafeHtml {
   return html`<section class="card service" data-service="${service.name}">
-  <div class="card-head"><h3>${service.name}</h3><span class="meta">${summary.join(' · ')}</span>
-    <span class="meta mono" title="resource versions in the served snapshot">${versions}</span></div>
-  ${
-    service.instances.length > 0
-      ? html`<table><thead><tr><th>Instance</th><th>Address</th><th>Weight</th><th>Locality</th><th>Health</th>
-      <th>Probe</th><th>Lease</th><th>Metadata</th></tr></thead>
-      <tbody>${service.instances.map((i) => instanceRow(i, now))}</tbody></table>`
-      : service.versions.endpoint
-        ? html`<div class="empty">No valid instance: its endpoint assignment is published empty until the service is garbage-collected.</div>`
-        : html`<div class="empty">No valid instance: nothing is published for this service.</div>`
-  }
-  ${
-    service.rejected.length > 0
-      ? html`<div class="rejected"><div class="rejected-title">Rejected registrations</div>${service.rejected.map(
-          (r) => html`<div class="rejected-row"><span class="mono">${r.key}</span> — <span class="reason">${r.reason}</span>${
-            r.keepsLastGood ? html` <span class="meta">(last good value keeps serving)</span>` : ''
-          }</div>`,
-        )}</div>`
-      : ''
-  }
-  <div class="subscribers">Watched by: ${
-    byNode.size > 0
-      ? [...byNode.entries()].map(([node, kinds], i) => html`${i > 0 ? ', ' : ''}<span class="node">${node}</span> (${kinds.join(', ')})`)
-      : 'no proxy yet'
-  }</div>
+  ${cardHead(service, context, true)}
+  ${watchers ? instancesTable(service.instances, service, context.now) : ''}
+  ${rejectedBlock(service)}
+  ${watchers ? watchersLine(watchers) : ''}
 </section>`;
 }
 
-function typeCell(info: TypeStatusView | undefined): SafeHtml {
-  if (!info) return html`<span class="meta">—</span>`;
-  const detail = [
-    info.wildcard ? 'wildcard' : `${info.subscribed.length} named`,
-    info.lastSent?.version ? `sent ${info.lastSent.version}` : 'nothing sent',
-    info.lastAcked ? `acked ${info.lastAcked.version}` : 'no ACK yet',
-  ].join(' · ');
-  const label = info.status === 'STALE' && info.staleForMs !== null ? `STALE ${Math.round(info.staleForMs / 1000)}s` : info.status;
-  return pill(label.replace('_', ' '), info.status, detail);
-}
-
-function lastNackCell(client: ClientView, now: number): SafeHtml {
-  const nacks = RESOURCE_KINDS.flatMap((kind) => {
-    const info = client.types[kind];
-    return info?.lastNack ? [{ kind, info, nack: info.lastNack }] : [];
-  });
-  if (nacks.length === 0) return html`<span class="meta">—</span>`;
-  return html`${nacks.map(({ kind, info, nack }) =>
-    info.status === 'NACKED'
-      ? html`<div class="nack-error">${XDS_NAME[kind]} ${nack.version}: ${nack.message}</div>`
-      : html`<div class="meta">${XDS_NAME[kind]} (fixed since, ${ago(nack.at, now)}): ${nack.message}</div>`,
-  )}`;
-}
-
-function clientRow(client: ClientView, now: number): SafeHtml {
-  const agent = client.node ? `${client.node.userAgentName} ${client.node.userAgentVersion}`.trim() : '';
-  return html`<tr class="client" data-stream="${client.streamId}" data-status="${client.status}">
-  <td><span class="node">${client.node?.id ?? '(no node)'}</span><div class="meta">${client.node?.cluster ?? ''}</div></td>
-  <td class="mono">${client.peer}<div class="meta">${agent}</div></td>
-  <td>${client.protocol}/${client.api}<div class="meta">stream ${client.streamId}</div></td>
-  <td>${ago(client.connectedAt, now)}</td>
-  ${RESOURCE_KINDS.map((kind) => html`<td class="type-${kind}">${typeCell(client.types[kind])}</td>`)}
-  <td>${lastNackCell(client, now)}</td>
-</tr>`;
-}
-
-function jsonLinks(enabled: boolean): SafeHtml {
-  if (!enabled) return html`<footer>JSON: query /debug/services, /debug/clients, /debug/snapshot with the admin token.</footer>`;
-  const paths = ['/debug/services', '/debug/clients', '/debug/snapshot', '/metrics'];
-  return html`<footer>JSON: ${paths.map((p, i) => html`${i > 0 ? ' · ' : ''}<a href="${p}">${p}</a>`)}</footer>`;
-}
-
-/** The page's live part (#content): what the refresh script swaps in every few seconds. */
-export function renderContent(state: AdminState, options: PageOptions): SafeHtml {
-  const now = options.now ?? Date.now();
-  const services = servicesView(state);
-  const clients = clientsView(state, now);
-  const streams = state.streams();
-  const exists = resourceExistsIn(state.snapshot());
-  const instances = services.services.reduce((n, s) => n + s.counts.instances, 0);
-  const rejected = services.services.reduce((n, s) => n + s.counts.rejected, 0);
-  const nacked = clients.summary.byStatus.NACKED;
-  const watch = services.watch;
-  const banner = !services.ready
+export function summaryBlock(summary: SummaryResponse, context: PageContext): SafeHtml {
+  const { watch, services, instances, streams } = summary;
+  const banner = !summary.ready
     ? html`<div class="banner warn">Waiting for the first full etcd sync — not ready yet.</div>`
     : watch.state === 'reconnecting' || watch.state === 'resyncing'
       ? html`<div class="banner warn">etcd watch ${watch.state}: serving the last good snapshot.</div>`
       : '';
-  return html`<main id="content">
-  ${banner}
-  <div class="summary">
-    ${stat('ready', services.ready ? 'yes' : 'no', services.ready ? 'good' : 'bad')}
+  const waiting = streams.byStatus.NOT_FOUND;
+  return html`<div id="summary" data-live="1">${banner}<div class="summary">
+    ${stat('ready', summary.ready ? 'yes' : 'no', summary.ready ? 'good' : 'bad')}
     ${stat('etcd watch', watch.state, watch.state === 'watching' ? 'good' : 'bad')}
-    ${stat('revision', services.revision)}
-    ${stat('services', services.services.length)}
-    ${stat('instances', instances)}
-    ${stat('rejected', rejected, rejected > 0 ? 'bad' : '')}
-    ${stat('proxies', clients.summary.streams)}
-    ${stat('NACKed', nacked, nacked > 0 ? 'bad' : 'good')}
-  </div>
+    ${stat('revision', summary.revision)}
+    ${stat('services', services.total)}
+    ${stat('live · empty · rejected only', `${services.live} · ${services.empty} · ${services['rejected-only']}`)}
+    ${stat('instances', instances.total)}
+    ${stat('unhealthy', instances.unhealthy, instances.unhealthy > 0 ? 'bad' : '')}
+    ${stat('draining', instances.draining)}
+    ${stat('rejected', summary.rejected, summary.rejected > 0 ? 'bad' : '')}
+    ${stat('proxies', streams.total)}
+    ${stat('NACKed', streams.byStatus.NACKED, streams.byStatus.NACKED > 0 ? 'bad' : 'good')}
+    ${stat('stale', streams.byStatus.STALE, streams.byStatus.STALE > 0 ? 'bad' : '')}
+    ${stat('waiting (not found)', waiting, waiting > 0 ? 'bad' : '')}
+  </div><div class="meta">updated ${new Date(context.now).toISOString()}</div></div>`;
+}
+
+function jsonLinks(enabled: boolean): SafeHtml {
+  if (!enabled) return html`<footer>JSON: query /debug/summary, /debug/services, /debug/clients, /debug/snapshot with the admin token.</footer>`;
+  const paths = ['/debug/summary', '/debug/services', '/debug/clients', '/debug/snapshot', '/metrics'];
+  return html`<footer>JSON: ${paths.map((p, i) => html`${i > 0 ? ' · ' : ''}<a href="${p}">${p}</a>`)}</footer>`;
+}
+
+export interface HomeInput {
+  summary: SummaryResponse;
+  services: ServicesResponse;
+  /** Per service of the page, its watchers, when the page shows instances inline. */
+  watchers: Map<string, Record<ResourceKind, SubscriberView[]>> | undefined;
+  q: string | undefined;
+  /** The `?limit=` asked for, carried by the next-page link. */
+  limit: string | undefined;
+  clients: ClientsResponse;
+}
+
+export function renderHomeContent(input: HomeInput, context: PageContext): SafeHtml {
+  const { services, clients, q, limit } = input;
+  const shown = services.services.length;
+  const next = services.nextCursor
+    ? html`<a class="next" href="${pageHref('/', { q, limit, cursor: services.nextCursor }, context.token)}">next ${shown} →</a>`
+    : '';
+  const moreClients = clients.nextCursor
+    ? html`<div class="more"><a href="${pageHref('/clients', { cursor: clients.nextCursor }, context.token)}">all ${clients.summary.streams} proxies →</a></div>`
+    : '';
+  return html`<main id="content" data-live="1">
+  ${summaryBlock(input.summary, context)}
   <h2>Services</h2>
+  <form class="search" method="get" action="/">
+    <input type="search" name="q" value="${q ?? ''}" placeholder="filter by name" aria-label="filter services by name">
+    ${context.token !== undefined ? html`<input type="hidden" name="token" value="${context.token}">` : ''}
+    <button type="submit">Search</button>
+    <span class="meta">${services.total} matching · showing ${shown}</span> ${next}
+  </form>
   ${
-    services.services.length > 0
-      ? services.services.map((s) => serviceCard(s, subscribersOf(streams, s.name, exists), now))
-      : html`<div class="card"><div class="empty">No service registered under the prefix yet.</div></div>`
+    shown > 0
+      ? services.services.map((s) => serviceCard(s, input.watchers?.get(s.name), context))
+      : html`<div class="card"><div class="empty">${q ? `No service name contains "${q}".` : 'No service registered under the prefix yet.'}</div></div>`
   }
+  ${next ? html`<div class="more">${next}</div>` : ''}
   <h2>Proxies</h2>
-  <div class="card">${
-    clients.clients.length > 0
-      ? html`<table class="clients"><thead><tr><th>Node</th><th>Peer</th><th>Protocol</th><th>Connected</th>${RESOURCE_KINDS.map(
-          (k) => html`<th>${XDS_NAME[k]}</th>`,
-        )}<th>Last NACK</th></tr></thead><tbody>${clients.clients.map((c) => clientRow(c, now))}</tbody></table>`
-      : html`<div class="empty">No xDS client connected.</div>`
-  }</div>
-  ${jsonLinks(options.linkJson)}
+  <div class="card">${clientsTable(clients.clients, context.now)}</div>${moreClients}
+  ${jsonLinks(context.linkJson)}
 </main>`;
 }
 
-export function renderAdminPage(state: AdminState, options: PageOptions): string {
+export interface ServicePageInput {
+  service: ServiceView;
+  instances: InstanceView[];
+  nextCursor: string | null;
+  watchers: Record<ResourceKind, SubscriberView[]>;
+}
+
+export function renderServiceContent(input: ServicePageInput, context: PageContext): SafeHtml {
+  const { service } = input;
+  const path = `/services/${encodeURIComponent(service.name)}`;
+  return html`<main id="content" data-live="1">
+  <div class="crumbs"><a href="${pageHref('/', {}, context.token)}">← all services</a></div>
+  <section class="card service" data-service="${service.name}">
+    ${cardHead(service, context, false)}
+    ${instancesTable(input.instances, service, context.now)}
+    ${input.nextCursor ? html`<div class="more"><a href="${pageHref(path, { cursor: input.nextCursor }, context.token)}">next instances →</a></div>` : ''}
+    ${rejectedBlock(service)}
+    ${watchersLine(input.watchers)}
+  </section>
+</main>`;
+}
+
+/** `/services/<name>` for a name nothing registers or serves: who waits for it, if anyone. */
+export function renderUnknownServiceContent(name: string, waiting: Record<ResourceKind, SubscriberView[]> | undefined, context: PageContext): SafeHtml {
+  return html`<main id="content" data-live="1">
+  <div class="crumbs"><a href="${pageHref('/', {}, context.token)}">← all services</a></div>
+  <section class="card service" data-service="${name}">
+    <div class="card-head"><h3>${clip(name, 80)}</h3><span class="meta">not registered, nothing served</span></div>
+    ${
+      waiting
+        ? html`<div class="empty">Nodes ask for this name and wait for it (NOT_FOUND): a typo in their target, or a service not deployed yet.</div>${watchersLine(waiting)}`
+        : html`<div class="empty">No service has this name and no node asks for it.</div>`
+    }
+  </section>
+</main>`;
+}
+
+export function renderClientsContent(clients: ClientsResponse, context: PageContext): SafeHtml {
+  return html`<main id="content" data-live="1">
+  <div class="crumbs"><a href="${pageHref('/', {}, context.token)}">← summary</a></div>
+  <h2>Proxies (${clients.summary.streams})</h2>
+  <div class="card">${clientsTable(clients.clients, context.now)}</div>
+  ${clients.nextCursor ? html`<div class="more"><a href="${pageHref('/clients', { cursor: clients.nextCursor }, context.token)}">next →</a></div>` : ''}
+</main>`;
+}
+
+/** A whole page around its live part. */
+export function renderPage(title: string, content: SafeHtml, context: PageContext): string {
+  const refresh = context.refreshMs > 0 ? `live · refreshes every ${context.refreshMs / 1000}s` : 'refresh the page for news';
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>etcd-xds</title><style nonce="${options.nonce}">${raw(PAGE_STYLE)}</style></head>
-<body data-refresh-ms="${options.refreshMs}">
+<title>${title}</title><style nonce="${context.nonce}">${raw(PAGE_STYLE)}</style></head>
+<body data-refresh-ms="${context.refreshMs}">
 <header><h1>etcd-xds</h1><span class="meta">control plane status</span>
-<span id="refresh-status" class="refresh ok">live · refreshes every ${options.refreshMs / 1000}s</span></header>
-${renderContent(state, options)}
-<script nonce="${options.nonce}">${raw(REFRESH_SCRIPT)}</script>
+<span id="refresh-status" class="refresh ok">${refresh}</span></header>
+${content}
+${context.refreshMs > 0 ? html`<script nonce="${context.nonce}">${raw(REFRESH_SCRIPT)}</script>` : ''}
 </body></html>`.value;
 }
+

@@ -56,4 +56,10 @@ td.mono, .nowrap { white-space: nowrap; }
 .banner.warn { background: var(--draining-bg); color: var(--draining); }
 a { color: var(--accent); }
 footer { color: var(--muted); font-size: 12px; margin-top: 24px; }
+.clipped { cursor: help; border-bottom: 1px dotted var(--muted); }
+td { max-width: 420px; overflow-wrap: anywhere; }
+.search { display: flex; gap: 10px; align-items: center; margin-bottom: 12px; flex-wrap: wrap; }
+.search input[type=search] { padding: 5px 10px; border: 1px solid var(--line); border-radius: 6px; min-width: 260px; }
+.more, .crumbs { margin: 8px 0 14px; }
+.pill.not_found { color: var(--draining); background: var(--draining-bg); }
 `;

@@ -1,9 +1,8 @@
-// A ready-made MetricsSources: whoever owns the events calls emit*, the metrics subscribe through the interface.
-// Handy when the event owners are not EventEmitters themselves, or when several must feed one set of metrics.
+// A MetricsSources for tests: they emit the events the metrics subscribe to through the interface.
 import { EventEmitter } from 'node:events';
-import type { Snapshot } from '../snapshot/types.js';
-import type { XdsServerEvents } from '../xds/types.js';
-import type { MetricsSources } from './state.js';
+import type { Snapshot } from '../../src/snapshot/types.js';
+import type { XdsServerEvents } from '../../src/xds/types.js';
+import type { MetricsSources } from '../../src/admin/state.js';
 
 export class MetricsEventHub implements MetricsSources {
   private readonly emitter = new EventEmitter();
