@@ -9,6 +9,7 @@ import type { AdminState } from './admin/state.js';
 import { HealthChecker } from './health/health-checker.js';
 import type { Logger } from './logger.js';
 import { createEtcdClient, type EtcdConnection } from './registry/etcd-client.js';
+import { ConfigWatch, DEFAULT_CONFIG_PREFIX } from './config/config-watch.js';
 import { RegistryStore } from './registry/store.js';
 import { RegistryWatcher } from './registry/watcher.js';
 import { ControlPlaneState, defaultStatePrefix, isPermissionDenied } from './state/control-plane-state.js';
@@ -43,6 +44,10 @@ export interface ControlPlaneOptions {
   resourceTtlMs?: number;
   /** Most resource names one xDS request may carry; more is refused with INVALID_ARGUMENT. */
   maxResourceNames?: number;
+  /** etcd prefix of the configuration objects (service policies, gateways); default `/etcd-xds/config/`. */
+  configPrefix?: string;
+  /** Port of an Envoy's default listener when its node metadata names none; default 10000. */
+  envoyListenerPort?: number;
   /** TLS for the xDS listener; with clientCaFile, clients must present a certificate signed by it (mTLS). */
   xdsTls?: { certFile: string; keyFile: string; clientCaFile?: string };
   /** TLS files and user/password for etcd. */
@@ -67,6 +72,7 @@ export interface ControlPlane {
   readonly xds: XdsServer;
   readonly health: HealthChecker | undefined;
   readonly state: ControlPlaneState | undefined;
+  readonly config: ConfigWatch;
   close(): Promise<void>;
 }
 
@@ -91,6 +97,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const health = options.healthChecks === false
     ? undefined
     : new HealthChecker({ logger, ...(options.healthConcurrency ? { concurrency: options.healthConcurrency } : {}) });
+  const configPrefix = options.configPrefix ?? DEFAULT_CONFIG_PREFIX;
+  for (const other of [options.prefix, ...(statePrefix ? [statePrefix] : [])]) {
+    if (configPrefix.startsWith(other) || other.startsWith(configPrefix)) {
+      throw new Error(`the configuration prefix ${configPrefix} and the prefix ${other} must not contain each other`);
+    }
+  }
+  const config = new ConfigWatch({ client, prefix: configPrefix, logger: logger.child({ component: 'config' }) });
   const publisher = new SnapshotPublisher({
     registry: () => watcher.view(),
     verdictOf: (key) => health?.verdict(key),
@@ -99,6 +112,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
     serviceGcMs,
     ...(state ? { grace: state } : {}),
+    config: () => config.view(),
+    ...(options.envoyListenerPort ? { envoyListenerPort: options.envoyListenerPort } : {}),
   });
   const xds = new XdsServer({
     source: publisher,
@@ -115,6 +130,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   });
   watcher.on('state', ({ state, previous, reason }) => logger.info({ state, previous, reason }, 'etcd watch state'));
   state?.watcher.on('change', ({ changedServices, changeSeenAt }) => publisher.markChanged(changedServices, changeSeenAt));
+  config.watcher.on('change', ({ changes }) => {
+    if (changes.length > 0) publisher.configChanged(changes);
+  });
   health?.onChange((keys) => {
     const services = new Set<string>();
     for (const key of keys) {
@@ -154,12 +172,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   });
 
   // The shared state is read before the registry, so the first listing already knows recorded last good values.
+  // Configuration too, so the first snapshot already carries every policy.
   const stateSynced = state ? syncState(state, logger) : Promise.resolve();
   void stateSynced.then(() => watcher.start());
   logger.info({ endpoints: options.etcdEndpoints, prefix: options.prefix, statePrefix }, 'waiting for the first full etcd sync');
   // xDS listens only after the first full sync: answering a reconnecting Envoy from an empty registry would tell it
   // every cluster is gone.
-  const xdsReady = watcher.ready().then(async () => {
+  const configSynced = syncConfig(config, logger);
+  const xdsReady = Promise.all([watcher.ready(), configSynced]).then(async () => {
     await publisher.publishInitial();
     ready = true;
     const address = await xds.listen(options.xdsAddress, credentials);
@@ -178,13 +198,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     xds,
     health,
     state,
+    config,
     close: () =>
       (closing ??= (async () => {
         await xds.close(2_000);
         await admin.close();
         health?.stop();
         publisher.stop();
-        await Promise.all([watcher.stop(), state?.watcher.stop()]);
+        await Promise.all([watcher.stop(), state?.watcher.stop(), config.watcher.stop()]);
         client.close();
       })()),
   };
@@ -206,5 +227,26 @@ function syncState(state: ControlPlaneState, logger: Logger): Promise<void> {
       resolve();
     }, () => resolve());
     state.watcher.start();
+  });
+}
+
+/**
+ * Resolves once the configuration prefix is listed. When etcd refuses to let us read it (auth without a role on
+ * it), every client gets the defaults and the refusal is logged once.
+ */
+function syncConfig(config: ConfigWatch, logger: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onFailure = (err: unknown) => {
+      if (!isPermissionDenied(err)) return;
+      void config.watcher.stop();
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot read the configuration prefix in etcd: serving default policies only');
+      resolve();
+    };
+    config.watcher.on('failure', onFailure);
+    config.watcher.ready().then(() => {
+      config.watcher.off('failure', onFailure);
+      resolve();
+    }, () => resolve());
+    config.watcher.start();
   });
 }

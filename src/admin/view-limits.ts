@@ -37,5 +37,6 @@ export function capNode(node: NodeInfo): NodeInfo {
     userAgentName: capText(node.userAgentName),
     userAgentVersion: capText(node.userAgentVersion),
     clientFeatures: capNames(node.clientFeatures),
+    ...(node.metadata ? { metadata: node.metadata } : {}),
   };
 }

@@ -9,10 +9,14 @@
 // `serviceGcMs`, then is removed.
 import type { Logger } from '../logger.js';
 import type { RegistryView } from '../registry/types.js';
-import { SnapshotBuilder, type SnapshotDraft } from './builder.js';
+import type { ConfigView } from '../config/types.js';
+import { EnvoyViews } from '../views/envoy-views.js';
+import { nodeView, type ViewSpec } from '../views/node-view.js';
+import { gatewaySubsets } from '../views/view-resources.js';
+import { SnapshotBuilder, type PolicyLookup, type SnapshotDraft } from './builder.js';
 import type { ClusterOptions } from './resources/cluster.js';
 import type { HealthVerdict } from './resources/endpoint.js';
-import { TYPE_URL, type Snapshot, type SnapshotDiff, type SnapshotSource } from './types.js';
+import { DEFAULT_VIEW, TYPE_URL, type Snapshot, type SnapshotDiff, type SnapshotSource, type ViewNode, type ViewUpdate } from './types.js';
 
 /** A service whose last instance left: since when, and the Cluster options it had then. */
 export interface EmptyServiceRecord {
@@ -46,9 +50,13 @@ export interface PublisherOptions {
   /** Services re-derived between yields to the event loop while building the first snapshot. */
   initialChunk?: number;
   grace?: GraceRecords;
+  /** Configuration objects (service policies, gateways); none when absent. */
+  config?: () => ConfigView;
+  /** The port of an Envoy's default listener when its node metadata names none. */
+  envoyListenerPort?: number;
 }
 
-type SnapshotListener = (snapshot: Snapshot, diff: SnapshotDiff) => void;
+type SnapshotListener = (snapshot: Snapshot, diff: SnapshotDiff, views: ReadonlyMap<string, ViewUpdate>) => void;
 type BuiltListener = (snapshot: Snapshot, buildMs: number, changedServices: number) => void;
 
 export interface PublisherStats {
@@ -57,6 +65,8 @@ export interface PublisherStats {
   /** Services re-derived in all (a change to one service adds one). */
   servicesRebuilt: number;
 }
+
+const EMPTY_CONFIG: ConfigView = { policies: new Map(), gateways: new Map(), rejected: new Map(), revision: '0' };
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -86,6 +96,13 @@ export class SnapshotPublisher implements SnapshotSource {
   private readonly serviceGcMs: number;
   private readonly initialChunk: number;
   readonly stats: PublisherStats = { published: 0, servicesRebuilt: 0 };
+  private readonly views: EnvoyViews;
+  /** View key → the spec its nodes share (recorded when the first node of the group connects). */
+  private readonly viewSpecs = new Map<string, ViewSpec>();
+  /** A policy or gateway changed since the last publish: every Envoy view looks at its routes again. */
+  private configDirty = false;
+  private readonly policies: PolicyLookup;
+  private extraSubsets: { config: ConfigView; byService: Map<string, string[]> } | undefined;
 
   constructor(private readonly options: PublisherOptions) {
     this.quietMs = options.quietMs ?? 10;
@@ -94,10 +111,61 @@ export class SnapshotPublisher implements SnapshotSource {
     this.initialChunk = options.initialChunk ?? 250;
     this.spacingMs = this.quietMs;
     this.snapshot = this.builder.empty();
+    const config = options.config;
+    this.policies = {
+      policyOf: (service) => config?.().policies.get(service)?.spec,
+      extraSubsetsOf: (service) => (config ? this.gatewaySubsetsOf(config(), service) : []),
+    };
+    this.views = new EnvoyViews({ config: () => config?.() ?? EMPTY_CONFIG, clusterNamesOf: (service) => this.builder.clusterNamesOf(service) });
   }
 
-  current(): Snapshot {
-    return this.snapshot;
+  /** The view a node receives: the default (proxyless) view, or an Envoy view shared by its group. */
+  viewOf(node: ViewNode): string {
+    const view = nodeView({ ...node, metadata: node.metadata ?? {} }, this.options.config?.() ?? EMPTY_CONFIG, {
+      ...(this.options.envoyListenerPort ? { defaultPort: this.options.envoyListenerPort } : {}),
+    });
+    if (view.spec.client === 'grpc') return DEFAULT_VIEW;
+    this.viewSpecs.set(view.key, view.spec);
+    return view.key;
+  }
+
+  /**
+   * Configuration objects changed: a policy re-derives its service; a gateway reaches the Envoy views, and the
+   * services whose subsets its routes name (before or after the change).
+   */
+  configChanged(changes: ReadonlyArray<{ kind: string; name: string }>): void {
+    this.configDirty = true;
+    const services = new Set<string>();
+    const subsetServices = () => [...(this.extraSubsets?.byService.keys() ?? [])];
+    for (const change of changes) if (change.kind === 'ServicePolicy') services.add(change.name);
+    if (changes.some((c) => c.kind === 'Gateway')) {
+      for (const name of subsetServices()) services.add(name);
+      if (this.options.config) this.gatewaySubsetsOf(this.options.config(), '');
+      for (const name of subsetServices()) services.add(name);
+    }
+    this.markChanged(services);
+    if (this.initialDone) this.schedule();
+  }
+
+  private gatewaySubsetsOf(config: ConfigView, service: string): string[] {
+    if (this.extraSubsets?.config !== config) {
+      const byService = new Map<string, Set<string>>();
+      for (const gateway of config.gateways.values()) {
+        for (const [name, values] of gatewaySubsets(gateway.spec)) {
+          const set = byService.get(name) ?? new Set<string>();
+          for (const value of values) set.add(value);
+          byService.set(name, set);
+        }
+      }
+      this.extraSubsets = { config, byService: new Map([...byService].map(([name, set]) => [name, [...set].sort()])) };
+    }
+    return this.extraSubsets.byService.get(service) ?? [];
+  }
+
+  current(view?: string): Snapshot {
+    if (view === undefined || view === DEFAULT_VIEW) return this.snapshot;
+    const spec = this.viewSpecs.get(view);
+    return spec ? this.views.snapshotOf(view, spec, this.snapshot) : this.snapshot;
   }
 
   onSnapshot(listener: SnapshotListener): () => void {
@@ -116,7 +184,7 @@ export class SnapshotPublisher implements SnapshotSource {
    */
   async publishInitial(): Promise<void> {
     const started = performance.now();
-    const draft = this.builder.draft(this.snapshot, this.options.verdictOf);
+    const draft = this.builder.draft(this.snapshot, this.options.verdictOf, this.policies);
     const names = [...new Set([...this.options.registry().services.keys(), ...(this.options.grace?.emptyServices() ?? [])])];
     for (let i = 0; i < names.length; i += this.initialChunk) {
       if (this.stopped) return;
@@ -150,11 +218,11 @@ export class SnapshotPublisher implements SnapshotSource {
   publish(): void {
     if (this.stopped || !this.initialDone) return;
     this.cancelScheduled();
-    if (this.dirty.size === 0) return;
+    if (this.dirty.size === 0 && !this.configDirty) return;
     const started = performance.now();
     const changeSeenAt = this.pendingSince;
     this.pendingSince = undefined;
-    const draft = this.builder.draft(this.snapshot, this.options.verdictOf);
+    const draft = this.builder.draft(this.snapshot, this.options.verdictOf, this.policies);
     const view = this.options.registry();
     const now = Date.now();
     const count = this.dirty.size;
@@ -228,13 +296,17 @@ export class SnapshotPublisher implements SnapshotSource {
     const { snapshot, diff } = draft.finish(changeSeenAt);
     this.lastPublishAt = Date.now();
     this.armGc();
+    const configChanged = this.configDirty;
+    this.configDirty = false;
+    const next = diff.size > 0 ? snapshot : this.snapshot;
+    const views = diff.size > 0 || configChanged ? this.views.update(next, diff, configChanged) : new Map<string, ViewUpdate>();
     const buildMs = performance.now() - started;
-    for (const listener of this.builtListeners) listener(snapshot, buildMs, changedServices);
-    if (diff.size === 0) return;
-    this.snapshot = snapshot;
+    for (const listener of this.builtListeners) listener(next, buildMs, changedServices);
+    if (diff.size === 0 && views.size === 0) return;
+    this.snapshot = next;
     this.stats.published += 1;
-    this.options.logger.debug({ version: snapshot.version, changedTypes: diff.size, changedServices }, 'snapshot published');
-    for (const listener of this.listeners) listener(snapshot, diff);
+    this.options.logger.debug({ version: next.version, changedTypes: diff.size, changedServices, views: views.size }, 'snapshot published');
+    for (const listener of this.listeners) listener(next, diff, views);
   }
 
   /** One timer for the earliest grace period to end; only emptied services are looked at, never the fleet. */

@@ -55,9 +55,32 @@ export interface Snapshot {
 /** Names whose resources differ between two snapshots, per type (added, changed or removed). */
 export type SnapshotDiff = ReadonlyMap<TypeUrl, ReadonlySet<string>>;
 
+/** The view every node gets unless the source says otherwise: the proxyless resources, one set per service. */
+export const DEFAULT_VIEW = 'grpc';
+
+/** One view's snapshot and what changed in it, as published alongside the default view. */
+export interface ViewUpdate {
+  snapshot: Snapshot;
+  diff: SnapshotDiff;
+}
+
+/** What a node says about itself that decides its view. */
+export interface ViewNode {
+  id: string;
+  cluster: string;
+  userAgentName: string;
+  metadata?: Readonly<Record<string, unknown>>;
+}
+
 /** The xDS server reads resources through this; snapshot/ implements it, xds/ never sees etcd. */
 export interface SnapshotSource {
-  current(): Snapshot;
-  /** Called after each new snapshot is published; returns an unsubscribe function. */
-  onSnapshot(listener: (snapshot: Snapshot, diff: SnapshotDiff) => void): () => void;
+  /** The snapshot of a view (the default view when none is named). */
+  current(view?: string): Snapshot;
+  /** The view a node receives (nodes of a group share one); absent: everyone gets the default view. */
+  viewOf?(node: ViewNode): string;
+  /**
+   * Called after each new snapshot is published, with the default view's snapshot and diff, and the other views
+   * that changed; returns an unsubscribe function.
+   */
+  onSnapshot(listener: (snapshot: Snapshot, diff: SnapshotDiff, views?: ReadonlyMap<string, ViewUpdate>) => void): () => void;
 }

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { discoveryPackageDefinition } from '../protos/grpc-services.js';
 import type { Logger } from '../logger.js';
 import { contentSetVersion } from '../snapshot/encode.js';
-import { TYPE_URL, isTypeUrl, type Snapshot, type SnapshotDiff, type SnapshotSource, type TypeUrl } from '../snapshot/types.js';
+import { DEFAULT_VIEW, TYPE_URL, isTypeUrl, type Snapshot, type SnapshotDiff, type SnapshotSource, type TypeUrl, type ViewUpdate } from '../snapshot/types.js';
 import { csdsService } from './csds.js';
 import { StreamEngine, type StreamObserver } from './stream.js';
 import { Subscription } from './subscription.js';
@@ -77,6 +77,8 @@ export interface StreamFlow {
 interface LiveStream {
   engine: StreamEngine;
   flow: StreamFlow;
+  /** The view this stream's node receives (decided by its first node; the default view until then). */
+  view: string;
   /** Writing waits for the client to read (write buffer full, or too many replies in flight). */
   blocked: boolean;
   /** A snapshot or a request arrived while blocked: the latest state is owed when the client reads again. */
@@ -152,7 +154,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     }
     const csds = csdsService(() => [...this.streams.values()].map((s) => s.engine), () => this.options.source.current());
     this.server.addService(csds.definition, csds.handlers);
-    this.unsubscribe = options.source.onSnapshot((snapshot, diff) => this.push(snapshot, diff));
+    this.unsubscribe = options.source.onSnapshot((snapshot, diff, views) => this.push(snapshot, diff, views));
     if (options.resourceTtlMs) {
       this.heartbeatTimer = setInterval(() => this.sendHeartbeats(), Math.max(1, options.resourceTtlMs / 2));
       this.heartbeatTimer.unref();
@@ -160,11 +162,10 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   }
 
   private sendHeartbeats(): void {
-    const snapshot = this.options.source.current();
     for (const stream of this.streams.values()) {
       if (stream.blocked) continue;
       try {
-        stream.write(stream.engine.heartbeat(snapshot));
+        stream.write(stream.engine.heartbeat(this.options.source.current(stream.view)));
       } catch (err) {
         this.logger.error({ err, stream: stream.engine.id }, 'heartbeat failed');
       }
@@ -201,14 +202,16 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     this.streams.clear();
   }
 
-  private push(snapshot: Snapshot, diff: SnapshotDiff): void {
+  private push(snapshot: Snapshot, diff: SnapshotDiff, views: ReadonlyMap<string, ViewUpdate> | undefined): void {
     for (const stream of this.streams.values()) {
+      const update = stream.view === DEFAULT_VIEW ? { snapshot, diff } : views?.get(stream.view);
+      if (!update) continue; // nothing changed in this stream's view
       if (stream.blocked) {
         stream.owesCatchUp = true;
         continue;
       }
       try {
-        stream.write(stream.engine.handleSnapshot(snapshot, diff));
+        stream.write(stream.engine.handleSnapshot(update.snapshot, update.diff));
       } catch (err) {
         this.logger.error({ err, stream: stream.engine.id }, 'push failed');
       }
@@ -240,11 +243,12 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       if (!stream.owesCatchUp) return;
       stream.owesCatchUp = false;
       log.debug('client caught up: sending the latest state');
-      stream.write(engine.catchUp(this.options.source.current()));
+      stream.write(engine.catchUp(this.options.source.current(stream.view)));
     };
     const stream: LiveStream = {
       engine,
       flow,
+      view: DEFAULT_VIEW,
       blocked: false,
       owesCatchUp: false,
       write: (responses) => {
@@ -275,6 +279,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         if (request.node && !nodeLogged) {
           nodeLogged = true;
           const node = request.node;
+          stream.view = this.options.source.viewOf?.(node) ?? DEFAULT_VIEW;
           log.info(
             {
               node: truncate(node.id, LOGGED_NODE_ID_CHARS),
@@ -286,11 +291,11 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         }
         // While the client does not read, a request only updates the subscription; the answer waits for the drain.
         if (stream.blocked) {
-          engine.handleRequest(request, this.options.source.current(), true);
+          engine.handleRequest(request, this.options.source.current(stream.view), true);
           stream.owesCatchUp = true;
           return;
         }
-        stream.write(engine.handleRequest(request, this.options.source.current()));
+        stream.write(engine.handleRequest(request, this.options.source.current(stream.view)));
       } catch (err) {
         if (err instanceof RefusedRequest) {
           log.warn({ reason: err.message }, 'request refused: ending the stream');

@@ -13,6 +13,8 @@ export interface NodeInfo {
   userAgentName: string;
   userAgentVersion: string;
   clientFeatures: string[];
+  /** Node metadata as plain, bounded values (top-level strings, numbers, booleans, string lists). */
+  metadata?: Readonly<Record<string, string | number | boolean | string[]>>;
 }
 
 /**

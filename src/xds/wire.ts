@@ -2,6 +2,7 @@
 // sees them; responses are written as bytes assembled from per-resource pieces encoded once (the Any, or the delta
 // Resource wrapper) and shared by every stream.
 import protobuf from 'protobufjs';
+import { plainNodeMetadata } from '../views/node-metadata.js';
 import type { EncodedResource, TypeUrl } from '../snapshot/types.js';
 import type { NodeInfo, XdsProtocol } from './types.js';
 
@@ -80,6 +81,7 @@ interface RawNode {
   user_agent_version?: string;
   user_agent_build_version?: { version?: { major_number?: number; minor_number?: number; patch?: number } };
   client_features?: string[];
+  metadata?: unknown;
 }
 
 const REFUSAL = Symbol('refused request');
@@ -175,6 +177,7 @@ function readNode(raw: RawNode | null | undefined): NodeInfo | undefined {
     userAgentName: bounded(raw.user_agent_name, field, 'user_agent_name'),
     userAgentVersion: bounded(raw.user_agent_version, field, 'user_agent_version') || (build ? `${build.major_number ?? 0}.${build.minor_number ?? 0}.${build.patch ?? 0}` : ''),
     clientFeatures: features,
+    metadata: plainNodeMetadata(raw.metadata),
   };
 }
 

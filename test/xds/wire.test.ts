@@ -101,7 +101,7 @@ describe('reading requests', () => {
 
   it('reads the node, names and a NACK; cuts a long NACK message', () => {
     const request = readSotwRequest({ node, type_url: TYPE_URL.cluster, response_nonce: 'n', resource_names: ['a'], error_detail: { code: 3, message: 'm'.repeat(10_000) } } as RawRequest);
-    expect(request.node).toEqual({ id: 'n1', cluster: 'c1', locality: { region: 'r', zone: 'z', subZone: 's' }, userAgentName: 'envoy', userAgentVersion: '1.30.2', clientFeatures: [] });
+    expect(request.node).toEqual({ id: 'n1', cluster: 'c1', locality: { region: 'r', zone: 'z', subZone: 's' }, userAgentName: 'envoy', userAgentVersion: '1.30.2', clientFeatures: [], metadata: {} });
     expect(request.resourceNames).toEqual(['a']);
     expect(request.errorMessage!.length).toBeLessThan(REQUEST_LIMITS.errorMessageChars + 40);
     expect(request.errorMessage!.startsWith('m'.repeat(REQUEST_LIMITS.errorMessageChars))).toBe(true);
