@@ -203,7 +203,6 @@ describe('RegistryWatcher', () => {
     // Two failed listings prove the watcher tried, gave up on the first and is retrying: ready() must still wait.
     const failedListing = 'listing the prefix in etcd failed; retrying';
     await eventually(() => log.count(failedListing) >= 2, 'two failed listings');
-    await Promise.resolve();
     expect(settled).toBe(false);
     expect(watcher.state()).toBe('syncing');
     expect(watcher.stats().lastError).toBeTruthy();
