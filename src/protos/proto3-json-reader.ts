@@ -6,7 +6,7 @@
 import protobuf from 'protobufjs';
 import { checkProto3Json } from './proto3-json.js';
 import { jsonNameOf, type Proto3JsonProblem } from './proto3-json-walk.js';
-import { isCanonicalScalar, parseScalar } from './proto3-json-scalars.js';
+import { canonicalScalarTest, parseScalar } from './proto3-json-scalars.js';
 import { fieldRules, isOneofRequired } from './validate-rules.js';
 
 /** A message read from JSON: JSON field name → value (nested messages and maps as objects). */
@@ -23,6 +23,8 @@ interface FieldPlan {
   readonly scalar?: string;
   readonly map: boolean;
   readonly message?: MessagePlan;
+  /** True when the field's value is valid in the writer form (compiled once per field, for the fast pass). */
+  readonly isCanonical: (value: unknown) => boolean;
 }
 
 interface MessagePlan {
@@ -32,7 +34,22 @@ interface MessagePlan {
   readonly any: Map<string, FieldPlan>;
 }
 
-const UNSUPPORTED_SCALARS = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64', 'bytes']);
+function scalarTest(protoType: string, unsupported: (why: string) => Error): (raw: unknown) => boolean {
+  const test = canonicalScalarTest(protoType);
+  if (!test) throw unsupported(`a ${protoType}`);
+  return test;
+}
+
+function mapTest(valueTest: (raw: unknown) => boolean): (value: unknown) => boolean {
+  return (value) => {
+    if (!isRecord(value)) return false;
+    for (const entry in value) {
+      // A "__proto__" key would become the prototype of a copy made by assignment: let the walk's copy drop it.
+      if (entry === '__proto__' || !valueTest(value[entry])) return false;
+    }
+    return true;
+  };
+}
 
 function planMessage(type: protobuf.Type, seen: Set<protobuf.Type>): MessagePlan {
   const where = type.fullName.replace(/^\./, '');
@@ -51,18 +68,18 @@ function planMessage(type: protobuf.Type, seen: Set<protobuf.Type>): MessagePlan
     if (fieldRules(field)) throw unsupported('constrained by protoc-gen-validate rules');
     let plan: FieldPlan;
     const resolved = field.resolvedType;
+    const jsonName = jsonNameOf(field);
     if (field.map) {
       if (!(field instanceof protobuf.MapField) || field.keyType !== 'string' || resolved) throw unsupported('a map other than string to scalar');
-      if (UNSUPPORTED_SCALARS.has(field.type)) throw unsupported(`a map of ${field.type}`);
-      plan = { jsonName: jsonNameOf(field), scalar: field.type, map: true };
+      plan = { jsonName, scalar: field.type, map: true, isCanonical: mapTest(scalarTest(field.type, unsupported)) };
     } else if (resolved instanceof protobuf.Type) {
       if (resolved.fullName.startsWith('.google.protobuf.')) throw unsupported(`a well-known type (${resolved.name})`);
-      plan = { jsonName: jsonNameOf(field), map: false, message: planMessage(resolved, seen) };
+      const message = planMessage(resolved, seen);
+      plan = { jsonName, map: false, message, isCanonical: (value) => isCanonical(message, value) };
     } else if (resolved) {
       throw unsupported('an enum');
     } else {
-      if (UNSUPPORTED_SCALARS.has(field.type)) throw unsupported(field.type);
-      plan = { jsonName: jsonNameOf(field), scalar: field.type, map: false };
+      plan = { jsonName, scalar: field.type, map: false, isCanonical: scalarTest(field.type, unsupported) };
     }
     canonical.set(plan.jsonName, plan);
     any.set(plan.jsonName, plan);
@@ -81,19 +98,7 @@ function isCanonical(plan: MessagePlan, value: unknown): value is Proto3JsonFiel
   if (!isRecord(value)) return false;
   for (const key in value) {
     const field = plan.canonical.get(key);
-    if (field === undefined) return false;
-    const item = value[key];
-    if (field.message) {
-      if (!isCanonical(field.message, item)) return false;
-    } else if (field.map) {
-      if (!isRecord(item)) return false;
-      for (const entry in item) {
-        // A "__proto__" key would become the prototype of a copy made by assignment: let the walk's copy drop it.
-        if (entry === '__proto__' || !isCanonicalScalar(field.scalar!, item[entry])) return false;
-      }
-    } else if (!isCanonicalScalar(field.scalar!, item)) {
-      return false;
-    }
+    if (field === undefined || !field.isCanonical(value[key])) return false;
   }
   return true;
 }

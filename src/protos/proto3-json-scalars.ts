@@ -48,23 +48,26 @@ const INT32_RANGES: Record<string, readonly [number, number]> = Object.fromEntri
 );
 
 /**
- * True when `raw` is a scalar of `protoType` in the form a proto3 JSON writer emits (a JSON number for 32-bit
- * integers and floating point, a boolean, a string) and in range: parseScalar would accept it unchanged. A cheap
- * test for fast paths; false says only "ask parseScalar", never that the value is wrong.
+ * A test for scalars of `protoType` in the form a proto3 JSON writer emits (a JSON number for 32-bit integers and
+ * floating point, a boolean, a string) and in range, so that parseScalar would accept them unchanged. A cheap
+ * test for fast paths: false says only "ask parseScalar", never that the value is wrong. Undefined for types
+ * (64-bit integers, bytes) whose writer form needs parsing.
  */
-export function isCanonicalScalar(protoType: string, raw: unknown): boolean {
+export function canonicalScalarTest(protoType: string): ((raw: unknown) => boolean) | undefined {
   switch (protoType) {
     case 'string':
-      return typeof raw === 'string';
+      return (raw) => typeof raw === 'string';
     case 'bool':
-      return typeof raw === 'boolean';
+      return (raw) => typeof raw === 'boolean';
     case 'double':
-      return typeof raw === 'number';
+      return (raw) => typeof raw === 'number';
     case 'float':
-      return typeof raw === 'number' && !(Math.abs(raw) > FLOAT32_MAX);
+      return (raw) => typeof raw === 'number' && !(Math.abs(raw) > FLOAT32_MAX);
     default: {
       const range = INT32_RANGES[protoType];
-      return range !== undefined && typeof raw === 'number' && Number.isInteger(raw) && raw >= range[0] && raw <= range[1];
+      if (!range) return undefined;
+      const [min, max] = range;
+      return (raw) => typeof raw === 'number' && Number.isInteger(raw) && raw >= min && raw <= max;
     }
   }
 }

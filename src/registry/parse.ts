@@ -58,10 +58,9 @@ export function decodeKey(bytes: Buffer): string {
 /** Splits `<prefix><service>/<instance-id>`; the service is the first segment, the instance id all the rest. */
 export function parseKey(prefix: string, key: string): KeyParseResult {
   if (!key.startsWith(prefix)) return { ok: false, reason: `key "${key}" is not under the prefix "${prefix}"` };
-  const rest = key.slice(prefix.length);
-  const slash = rest.indexOf('/');
-  const service = slash < 0 ? rest : rest.slice(0, slash);
-  const instanceId = slash < 0 ? '' : rest.slice(slash + 1);
+  const slash = key.indexOf('/', prefix.length);
+  const service = slash < 0 ? key.slice(prefix.length) : key.slice(prefix.length, slash);
+  const instanceId = slash < 0 ? '' : key.slice(slash + 1);
   if (!isValidServiceName(service)) {
     const reason =
       service === ''
@@ -115,19 +114,22 @@ function fromGoNamingRecord(record: Record<string, unknown>): RuleResult<Registr
   return { ok: true, value: addressOnlyRegistration(hostPort.value.address, hostPort.value.port, metadata) };
 }
 
-function fromJsonObject(record: Record<string, unknown>): RuleResult<{ format: RegistrationFormat; fields: RegistrationFields }> {
+/** A value read in one of the three formats, or why it is refused. */
+type ValueRead = { ok: true; format: RegistrationFormat; fields: RegistrationFields } | { ok: false; reason: string };
+
+function fromJsonObject(record: Record<string, unknown>): ValueRead {
   const isGoNaming = 'Addr' in record || 'Op' in record;
   if (isGoNaming) {
     const result = fromGoNamingRecord(record);
-    return result.ok ? { ok: true, value: { format: 'go-naming', fields: result.value } } : result;
+    return result.ok ? { ok: true, format: 'go-naming', fields: result.value } : result;
   }
   const schema = readRegistrationJson(record);
   if (!schema.ok) return schema;
   const result = checkNativeRegistration(schema.fields);
-  return result.ok ? { ok: true, value: { format: 'json', fields: result.value } } : result;
+  return result.ok ? { ok: true, format: 'json', fields: result.value } : result;
 }
 
-function fromValueText(text: string): RuleResult<{ format: RegistrationFormat; fields: RegistrationFields }> {
+function fromValueText(text: string): ValueRead {
   const trimmed = text.trim();
   if (trimmed === '') return { ok: false, reason: `value is empty: expected ${EXPECTED_FORMATS}` };
   if (trimmed.startsWith('{')) {
@@ -150,7 +152,7 @@ function fromValueText(text: string): RuleResult<{ format: RegistrationFormat; f
   }
   const hostPort = parseHostPort(trimmed, 'value');
   if (!hostPort.ok) return hostPort;
-  return { ok: true, value: { format: 'host-port', fields: addressOnlyRegistration(hostPort.value.address, hostPort.value.port, {}) } };
+  return { ok: true, format: 'host-port', fields: addressOnlyRegistration(hostPort.value.address, hostPort.value.port, {}) };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -182,7 +184,7 @@ export function parseRegistration(input: RegistrationInput): RegistrationParseRe
     }
     const parsed = fromValueText(text);
     if (!parsed.ok) return { ok: false, service: key.service, reason: parsed.reason };
-    const { format, fields } = parsed.value;
+    const { format, fields } = parsed;
     // Written out rather than spread (this runs once per registration at cold start), in the usual key order.
     const instance = {
       service: key.service,

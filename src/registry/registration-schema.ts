@@ -85,5 +85,5 @@ export function readRegistrationJson(value: unknown): SchemaResult {
   cachedReader ??= proto3JsonReader(registrationType());
   const result = cachedReader(value);
   // The reader checked the value against the .proto, whose fields RegistrationJson restates.
-  return result.ok ? { ok: true, fields: result.fields as RegistrationJson } : { ok: false, reason: reasonOf(result.problems[0]!) };
+  return result.ok ? (result as SchemaResult) : { ok: false, reason: reasonOf(result.problems[0]!) };
 }

@@ -10,12 +10,17 @@ import { startTestControlPlane, writeXdsBootstrap, type TestControlPlane } from 
 import { EdsWatch, endpointsOf, healthOf, type ObservedAssignment } from '../support/eds-watch.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { GreeterLoad } from '../support/greeter-load.js';
-import { eventually, sleep } from '../support/eventually.js';
+import { eventually } from '../support/eventually.js';
 
 type RegisteredEvent = RegistrationEvents['registered'][0];
 
 const GRPC_NODE = 'lifecycle-grpc-client';
 const TTL_SECONDS = 2;
+
+/** Waits until `count` calls that started at or after `since` have settled (the load keeps running). */
+async function callsStartedAfter(load: GreeterLoad, since: number, count: number, what: string): Promise<void> {
+  await eventually(() => load.calls.filter((call) => call.startedAt >= since).length >= count, what, 20_000);
+}
 
 interface InstanceJson {
   instanceId: string;
@@ -168,15 +173,15 @@ describe('instance lifecycle seen through xDS', () => {
     );
     const load = new GreeterLoad(calls, 20);
     load.start();
-    await sleep(300);
+    await callsStartedAfter(load, Date.now(), 5, 'calls under load before the drain');
     const from = eds.history.length;
     options.startDrain();
     const draining = await eds.waitFor((a) => healthOf(a, leaving.port) === 'DRAINING', 'the leaving greeter DRAINING', { from });
     const ackedAt = await grpcAckedDrainingAt(service, leaving.port);
     await eds.waitFor((a) => healthOf(a, leaving.port) === undefined, 'the leaving greeter gone', { from: draining.index + 1 });
-    await sleep(200);
+    await callsStartedAfter(load, Date.now(), 5, 'calls after the removal');
     await leaving.close();
-    await sleep(300);
+    await callsStartedAfter(load, Date.now(), 5, 'calls after the leaving greeter closed');
     await load.stop();
     return { load, ackedAt };
   }
@@ -269,8 +274,11 @@ describe('instance lifecycle seen through xDS', () => {
     load.start();
     const from = eds.history.length;
     const stoppedAt = Date.now();
+    const lost = new Promise<void>((resolve) => registration.once('lost', () => resolve()));
     await etcd.stop();
-    await sleep(TTL_SECONDS * 1000 + 1_500);
+    // Down longer than the TTL: the SDK has given the lease up for lost, with calls going on meanwhile.
+    await lost;
+    await callsStartedAfter(load, stoppedAt, 21, 'calls during the outage');
     const outageCalls = load.calls.filter((c) => c.startedAt >= stoppedAt);
     await etcd.start();
     await load.stop();

@@ -1,7 +1,9 @@
 // The checker end to end: RegistryView in, probes against real HTTP/TCP/gRPC servers, verdicts and changes out.
+// Tests about when probes run fake the checker's clock (its setTimeout) and step it, so they count probes per
+// step of fake time rather than against the wall clock; the servers answer in real time.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as realSetTimeout } from 'node:timers';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { pino } from 'pino';
@@ -10,6 +12,7 @@ import { HealthChecker, type HealthCheckerOptions } from '../../src/health/healt
 import { silentLogger } from '../../src/logger.js';
 import type { HealthCheckSpec, Instance, RegistryView } from '../../src/registry/types.js';
 import { freePort } from '../support/etcd.js';
+import { eventually } from '../support/eventually.js';
 import { instance as testInstance } from '../support/snapshots.js';
 
 function instance(service: string, instanceId: string, port: number, healthCheck?: HealthCheckSpec): Instance {
@@ -48,7 +51,8 @@ class HttpBackend {
     };
     res.once('finish', finish);
     res.once('close', finish);
-    setTimeout(() => {
+    // Real time, also while a test fakes the checker's clock.
+    realSetTimeout(() => {
       res.statusCode = this.status;
       res.end();
     }, this.responseDelayMs);
@@ -92,7 +96,26 @@ function checker(options: Partial<HealthCheckerOptions> = {}): HealthChecker {
   return created;
 }
 
-const waitLong = { timeout: 5000, interval: 10 };
+/** Fakes the clock the checker schedules with (setTimeout/clearTimeout); real I/O and the test's waiting go on. */
+function fakeCheckerClock(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  cleanups.push(() => void vi.useRealTimers());
+}
+
+/** No probe running or waiting for a slot. */
+function idle(health: HealthChecker): boolean {
+  return health.load.inFlight === 0 && health.load.waiting === 0;
+}
+
+/** Moves the fake clock on by `ms` (firing the probe timers due), then waits until the probes it started settle. */
+async function advance(health: HealthChecker, ms: number): Promise<void> {
+  vi.advanceTimersByTime(ms);
+  await eventually(() => idle(health), 'the probes started to settle');
+}
+
+function totalProbes(health: HealthChecker, key: string): number {
+  return health.probeStates().find((state) => state.key === key)?.totalProbes ?? 0;
+}
 
 describe('HealthChecker over HTTP', () => {
   it('flips unhealthy after unhealthyThreshold failures and back, firing onChange once per flip', async () => {
@@ -106,11 +129,11 @@ describe('HealthChecker over HTTP', () => {
     health.update(viewOf([instance('web', 'a', server.port, { type: 'http', path: '/healthz' })]));
     expect(health.verdict(key)).toBeUndefined();
 
-    await vi.waitFor(() => expect(health.verdict(key)).toBe('healthy'), waitLong);
+    await eventually(() => health.verdict(key) === 'healthy', 'a verdict of healthy');
     expect(changes).toEqual([]); // healthy-until-proven-otherwise: the first success is no flip
 
     server.status = 500;
-    await vi.waitFor(() => expect(health.verdict(key)).toBe('unhealthy'), waitLong);
+    await eventually(() => health.verdict(key) === 'unhealthy', 'a verdict of unhealthy');
     expect(changes).toEqual([[key]]);
     const [state] = health.probeStates();
     expect(state).toMatchObject({
@@ -127,7 +150,7 @@ describe('HealthChecker over HTTP', () => {
     expect(health.verdicts()).toEqual(new Map([[key, 'unhealthy']]));
 
     server.status = 200;
-    await vi.waitFor(() => expect(health.verdict(key)).toBe('healthy'), waitLong);
+    await eventually(() => health.verdict(key) === 'healthy', 'a verdict of healthy');
     expect(changes).toEqual([[key], [key]]);
     // One log line per flip, saying which instance and why.
     const flips = logs.filter((line) => line.msg.startsWith('instance '));
@@ -142,39 +165,44 @@ describe('HealthChecker over HTTP', () => {
   });
 
   it('does not mark an instance unhealthy before unhealthyThreshold failures', async () => {
+    fakeCheckerClock();
     const server = await backend();
     server.status = 503;
     const health = checker({ defaults: { intervalMs: 100, unhealthyThreshold: 3 } });
     const key = '/services/web/a';
     health.update(viewOf([instance('web', 'a', server.port, { type: 'http', path: '/healthz' })]));
-    // Sample (failures → verdict) far more often than probes run, so each intermediate state is seen.
-    const seen = new Map<number, string | null>();
-    const sampler = setInterval(() => {
-      const state = health.probeStates()[0];
-      if (state && !seen.has(state.consecutiveFailures)) seen.set(state.consecutiveFailures, state.verdict);
-    }, 2);
-    cleanups.push(() => clearInterval(sampler));
-    await vi.waitFor(() => expect(health.verdict(key)).toBe('unhealthy'), waitLong);
-    clearInterval(sampler);
-    expect(seen.get(1)).toBeNull();
-    expect(seen.get(2)).toBeNull();
-    expect(health.probeStates()[0]!.consecutiveFailures).toBeGreaterThanOrEqual(3);
+    // One probe per step of the fake clock, so each intermediate state is seen.
+    const verdicts: Array<string | null> = [];
+    for (let probe = 1; probe <= 3; probe++) {
+      await advance(health, 110);
+      expect(totalProbes(health, key)).toBe(probe);
+      verdicts.push(health.probeStates()[0]!.verdict);
+    }
+    expect(verdicts).toEqual([null, null, 'unhealthy']);
+    expect(health.probeStates()[0]!.consecutiveFailures).toBe(3);
   });
 
-  it('probes each instance at most about once per interval', async () => {
+  it('probes each instance once per interval, within the jitter', async () => {
+    fakeCheckerClock();
     const server = await backend();
     const health = checker({ defaults: { intervalMs: 100, jitterRatio: 0.1 } });
+    const key = '/services/web/a';
     health.update(viewOf([instance('web', 'a', server.port, { type: 'http', path: '/healthz' })]));
-    await vi.waitFor(() => expect(server.hits('/healthz')).toBeGreaterThan(0), waitLong);
-    const before = server.hits('/healthz');
-    await sleep(1000);
-    const received = server.hits('/healthz') - before;
-    // Shortest gap is 90 ms (interval − 10 % jitter): at most ⌈1000/90⌉ probes plus one already armed.
-    expect(received).toBeLessThanOrEqual(Math.ceil(1000 / 90) + 1);
-    expect(received).toBeGreaterThanOrEqual(3);
+    await advance(health, 100); // the first probe comes within one interval
+    expect(totalProbes(health, key)).toBe(1);
+    for (let probe = 2; probe <= 5; probe++) {
+      // The next is armed when the last settles, 90–110 ms later (interval ± 10 %): none before, one by then.
+      vi.advanceTimersByTime(89);
+      expect(health.load.inFlight).toBe(0);
+      expect(totalProbes(health, key)).toBe(probe - 1);
+      await advance(health, 21);
+      expect(totalProbes(health, key)).toBe(probe);
+    }
+    expect(server.hits('/healthz')).toBe(5);
   });
 
   it('never has more than `concurrency` probes in flight, and still reaches every instance', async () => {
+    fakeCheckerClock();
     const server = await backend();
     server.responseDelayMs = 30;
     const health = checker({ concurrency: 4, defaults: { intervalMs: 100 } });
@@ -182,28 +210,29 @@ describe('HealthChecker over HTTP', () => {
       instance('web', `i${i}`, server.port, { type: 'http', path: `/healthz/${i}` }),
     );
     health.update(viewOf(instances));
-    let maxLoad = 0;
-    const sampler = setInterval(() => (maxLoad = Math.max(maxLoad, health.load.inFlight)), 5);
-    cleanups.push(() => clearInterval(sampler));
-    await vi.waitFor(() => expect(health.verdicts().size).toBe(50), waitLong);
-    await sleep(300);
+    vi.advanceTimersByTime(100); // every first probe is due: four start, the rest wait for a slot
+    expect(health.load).toEqual({ inFlight: 4, waiting: 46 });
+    await eventually(() => idle(health), 'the queue to drain');
+    expect(health.verdicts().size).toBe(50);
+    expect(server.totalHits()).toBe(50);
     expect(server.maxInFlight).toBeLessThanOrEqual(4);
     expect(server.maxInFlight).toBeGreaterThanOrEqual(2);
-    expect(maxLoad).toBeLessThanOrEqual(4);
   });
 
   it('spreads the first probes of many new instances over the interval', async () => {
+    fakeCheckerClock();
     const server = await backend();
     const health = checker({ concurrency: 200, defaults: { intervalMs: 1000 } });
     const instances = Array.from({ length: 100 }, (_, i) =>
       instance('web', `i${i}`, server.port, { type: 'http', path: `/ready/${i}` }),
     );
-    const startedAt = performance.now();
     health.update(viewOf(instances));
-    await vi.waitFor(() => expect(server.firstHitAt.size).toBe(100), waitLong);
-    const firstTenth = [...server.firstHitAt.values()].filter((at) => at - startedAt < 100).length;
+    vi.advanceTimersByTime(100);
     // Uniformly random first delays put ~10 of 100 in the first tenth of the interval; all of them is a herd.
+    const firstTenth = health.load.inFlight;
     expect(firstTenth).toBeLessThan(50);
+    await advance(health, 900);
+    expect(server.firstHitAt.size).toBe(100);
   });
 
   it('times out a probe that gets no answer', async () => {
@@ -212,7 +241,7 @@ describe('HealthChecker over HTTP', () => {
     const health = checker({ defaults: { intervalMs: 50, timeoutMs: 100, unhealthyThreshold: 1 } });
     const key = '/services/web/a';
     health.update(viewOf([instance('web', 'a', server.port, { type: 'http', path: '/slow' })]));
-    await vi.waitFor(() => expect(health.verdict(key)).toBe('unhealthy'), waitLong);
+    await eventually(() => health.verdict(key) === 'unhealthy', 'a verdict of unhealthy');
     expect(health.probeStates()[0]!.lastError).toBe('timeout after 100 ms');
     expect(server.maxInFlight).toBe(1);
   });
@@ -220,57 +249,62 @@ describe('HealthChecker over HTTP', () => {
 
 describe('HealthChecker following the registry', () => {
   it('stops probing a removed instance and keeps probing the others', async () => {
+    fakeCheckerClock();
     const server = await backend();
-    const health = checker({ defaults: { intervalMs: 50 } });
+    const health = checker({ defaults: { intervalMs: 50, jitterRatio: 0 } });
     const a = instance('web', 'a', server.port, { type: 'http', path: '/a' });
     const b = instance('web', 'b', server.port, { type: 'http', path: '/b' });
     health.update(viewOf([a, b]));
-    await vi.waitFor(() => expect(health.verdicts().size).toBe(2), waitLong);
+    await advance(health, 50);
+    expect(health.verdicts().size).toBe(2);
 
-    health.update(viewOf([a], '2'));
+    health.update(viewOf([a], '2')); // idle: no probe of b is on the wire
     expect(health.verdict(b.key)).toBeUndefined();
     expect(health.probeStates().map((state) => state.key)).toEqual([a.key]);
-    await sleep(60); // a probe already on the wire may still land
     const bHits = server.hits('/b');
     const aHits = server.hits('/a');
-    await sleep(400);
+    for (let step = 0; step < 5; step++) await advance(health, 50);
+    expect(server.hits('/a')).toBe(aHits + 5); // five intervals later: five more probes of a, none of b
     expect(server.hits('/b')).toBe(bHits);
-    expect(server.hits('/a')).toBeGreaterThan(aHits);
   });
 
   it('stops probing an instance whose healthCheck is dropped, and ignores instances without one', async () => {
+    fakeCheckerClock();
     const server = await backend();
-    const health = checker({ defaults: { intervalMs: 50 } });
+    const health = checker({ defaults: { intervalMs: 50, jitterRatio: 0 } });
     const checked = instance('web', 'a', server.port, { type: 'http', path: '/a' });
     health.update(viewOf([checked, instance('web', 'plain', server.port)]));
-    await vi.waitFor(() => expect(health.verdict(checked.key)).toBe('healthy'), waitLong);
+    await advance(health, 50);
+    expect(health.verdict(checked.key)).toBe('healthy');
     expect(health.verdict('/services/web/plain')).toBeUndefined();
     expect(health.probeStates()).toHaveLength(1);
 
     health.update(viewOf([instance('web', 'a', server.port)], '2'));
     expect(health.probeStates()).toEqual([]);
-    await sleep(60);
+    expect(vi.getTimerCount()).toBe(0); // nothing left that could probe
     const hits = server.hits('/a');
-    await sleep(300);
+    await advance(health, 500);
     expect(server.hits('/a')).toBe(hits);
   });
 
   it('keeps state when nothing relevant changed and restarts on a spec change', async () => {
+    fakeCheckerClock();
     const server = await backend();
     server.status = 500;
-    const health = checker({ defaults: { intervalMs: 50, unhealthyThreshold: 1 } });
+    const health = checker({ defaults: { intervalMs: 50, jitterRatio: 0, unhealthyThreshold: 1 } });
     const changes: string[][] = [];
     health.onChange((keys) => changes.push([...keys]));
     const before = instance('web', 'a', server.port, { type: 'http', path: '/old' });
     health.update(viewOf([before]));
-    await vi.waitFor(() => expect(health.verdict(before.key)).toBe('unhealthy'), waitLong);
+    await advance(health, 50);
+    expect(health.verdict(before.key)).toBe('unhealthy');
     expect(changes).toEqual([[before.key]]);
 
     // Weight, metadata and revision are not the probe's business: same counters, same verdict, no event.
     const probesSoFar = health.probeStates()[0]!.totalProbes;
     health.update(viewOf([{ ...before, weight: 5, metadata: { v: '2' }, modRevision: '9' }], '9'));
     expect(health.verdict(before.key)).toBe('unhealthy');
-    expect(health.probeStates()[0]!.totalProbes).toBeGreaterThanOrEqual(probesSoFar);
+    expect(health.probeStates()[0]!.totalProbes).toBe(probesSoFar);
     expect(changes).toHaveLength(1);
 
     server.status = 200;
@@ -280,12 +314,12 @@ describe('HealthChecker following the registry', () => {
     expect(health.verdict(before.key)).toBeUndefined();
     expect(health.probeStates()[0]).toMatchObject({ totalProbes: 0, lastResult: null, target: `http://127.0.0.1:${server.port}/new` });
     expect(changes).toEqual([[before.key], [before.key]]);
-    await vi.waitFor(() => expect(health.verdict(before.key)).toBe('healthy'), waitLong);
-    await sleep(60);
     const oldHits = server.hits('/old');
-    await sleep(300);
+    await advance(health, 50);
+    expect(health.verdict(before.key)).toBe('healthy');
+    for (let step = 0; step < 3; step++) await advance(health, 50);
     expect(server.hits('/old')).toBe(oldHits);
-    expect(server.hits('/new')).toBeGreaterThan(0);
+    expect(server.hits('/new')).toBe(4);
     expect(changes).toHaveLength(2);
   });
 
@@ -294,33 +328,32 @@ describe('HealthChecker following the registry', () => {
     const health = checker({ defaults: { intervalMs: 50 } });
     const item = instance('web', 'a', await freePort(), { type: 'http', path: '/admin', port: server.port });
     health.update(viewOf([item]));
-    await vi.waitFor(() => expect(health.verdict(item.key)).toBe('healthy'), waitLong);
+    await eventually(() => health.verdict(item.key) === 'healthy', 'a verdict of healthy');
     expect(server.hits('/admin')).toBeGreaterThan(0);
   });
 
   it('stop() clears every timer: no probes and no pending timeouts afterwards', async () => {
+    fakeCheckerClock();
     const server = await backend();
-    const pendingTimeouts = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
     const health = new HealthChecker({ logger: silentLogger(), defaults: { intervalMs: 50 } });
     const instances = Array.from({ length: 10 }, (_, i) =>
       instance('web', `i${i}`, server.port, { type: 'http', path: `/s/${i}` }),
     );
     health.update(viewOf(instances));
-    await vi.waitFor(() => expect(health.verdicts().size).toBe(10), waitLong);
-    // Each instance holds exactly one timer at any time: its next probe, or the timeout of its probe in flight.
-    // (Other timers, such as the backend's, come and go, so only the synchronous difference is exact.)
-    const timersWhileRunning = pendingTimeouts();
+    await advance(health, 50);
+    expect(health.verdicts().size).toBe(10);
+    // Each instance holds exactly one timer at any time: here, with no probe in flight, its next probe.
+    expect(vi.getTimerCount()).toBe(10);
     health.stop();
-    expect(timersWhileRunning - pendingTimeouts()).toBe(10);
-    await sleep(60);
+    expect(vi.getTimerCount()).toBe(0);
     const hits = server.totalHits();
-    await sleep(300);
+    await advance(health, 1000);
     expect(server.totalHits()).toBe(hits);
     health.update(viewOf(instances, '2'));
-    await sleep(200);
-    expect(server.totalHits()).toBe(hits);
+    expect(vi.getTimerCount()).toBe(0);
     expect(health.probeStates()).toEqual([]);
   });
+
 });
 
 describe('HealthChecker with tcp and grpc probes', () => {
@@ -330,10 +363,10 @@ describe('HealthChecker with tcp and grpc probes', () => {
     const open = instance('db', 'open', server.port, { type: 'tcp' });
     const closed = instance('db', 'closed', await freePort(), { type: 'tcp' });
     health.update(viewOf([open, closed]));
-    await vi.waitFor(() => {
-      expect(health.verdict(open.key)).toBe('healthy');
-      expect(health.verdict(closed.key)).toBe('unhealthy');
-    }, waitLong);
+    await eventually(
+      () => health.verdict(open.key) === 'healthy' && health.verdict(closed.key) === 'unhealthy',
+      'the open port healthy and the closed one unhealthy',
+    );
     const closedState = health.probeStates().find((state) => state.key === closed.key)!;
     expect(closedState.lastError).toMatch(/ECONNREFUSED/);
   });
@@ -354,12 +387,12 @@ describe('HealthChecker with tcp and grpc probes', () => {
     const item = instance('greeter', 'g1', port, { type: 'grpc', service: 'greeter' });
     health.update(viewOf([item]));
 
-    await vi.waitFor(() => expect(health.verdict(item.key)).toBe('healthy'), waitLong);
+    await eventually(() => health.verdict(item.key) === 'healthy', 'a verdict of healthy');
     statuses.setStatus('greeter', 'NOT_SERVING');
-    await vi.waitFor(() => expect(health.verdict(item.key)).toBe('unhealthy'), waitLong);
+    await eventually(() => health.verdict(item.key) === 'unhealthy', 'a verdict of unhealthy');
     expect(health.probeStates()[0]).toMatchObject({ type: 'grpc', lastError: 'status NOT_SERVING' });
     statuses.setStatus('greeter', 'SERVING');
-    await vi.waitFor(() => expect(health.verdict(item.key)).toBe('healthy'), waitLong);
+    await eventually(() => health.verdict(item.key) === 'healthy', 'a verdict of healthy');
     expect(changes).toEqual([[item.key], [item.key]]);
   });
 });

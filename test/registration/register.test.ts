@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import { register, type Registration } from '../../src/index.js';
 import { freePort, startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { eventually, sleep } from '../support/eventually.js';
+import { eventually } from '../support/eventually.js';
+import { leaseRenewedAfter } from '../support/lease-renewal.js';
 
 async function listen(port = 0): Promise<net.Server> {
   const server = net.createServer((socket) => socket.end());
@@ -56,6 +57,7 @@ describe('register() against a real etcd', () => {
       healthCheck: { type: 'http', path: '/healthz', intervalMs: 5000 },
       instanceId: 'greeter-1',
     });
+    const registeredAt = performance.now(); // after the grant: see leaseRenewedAfter
     open.push(reg);
     expect(reg.key).toBe('/services/greeter/greeter-1');
     const expected = {
@@ -72,8 +74,8 @@ describe('register() against a real etcd', () => {
     const state = await keyState(reg.key);
     expect(state?.value).toEqual(expected);
     expect(state?.lease).toBe(reg.leaseId());
-    // Kept alive: still there well past the 2 s TTL, same lease.
-    await sleep(3_500);
+    // Kept alive: etcd renews the 2 s lease, and the key stays under it.
+    await leaseRenewedAfter(client, reg.leaseId()!, 2, registeredAt);
     expect((await keyState(reg.key))?.lease).toBe(reg.leaseId());
   });
 
@@ -243,15 +245,16 @@ describe('register() against a real etcd', () => {
     open.push(reg);
     const before = reg.leaseId()!;
     const reRegistered = new Promise<string>((resolve) => reg.on('registered', (e) => e.again && resolve(e.leaseId)));
+    const lost = new Promise<void>((resolve) => reg.once('lost', () => resolve()));
     await etcd.stop();
-    await sleep(5_000); // > 2 × TTL: etcd3 declares the lease lost
+    await lost; // etcd3 declares the lease lost once the TTL ran out without a keep-alive answered
     await etcd.start();
     const leaseId = await reRegistered;
     expect(leaseId).not.toBe(before);
     const state = await eventually(() => keyState(reg.key), (s) => s?.lease === leaseId, 'the key under the new lease');
     expect(state?.value.status).toBe('serving');
-    // The new lease is kept alive: the key outlives its TTL.
-    await sleep(3_000);
+    // The new lease is kept alive: etcd renews it, and the key stays under it.
+    await leaseRenewedAfter(client, leaseId, 2, performance.now());
     expect((await keyState(reg.key))?.lease).toBe(leaseId);
   });
 });

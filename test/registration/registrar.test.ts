@@ -12,6 +12,7 @@ import { parseRegistrarConfig } from '../../src/registration/registrar-config.js
 import { Registrar } from '../../src/registration/registrar.js';
 import { freePort, startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { eventually } from '../support/eventually.js';
+import { leaseRenewedAfter } from '../support/lease-renewal.js';
 import { CLI_ENTRY } from '../support/cli.js';
 
 const ENTRY = CLI_ENTRY;
@@ -97,9 +98,10 @@ describe('registrar against a real etcd', () => {
       // The healthy one goes down → unhealthy (removal only after its default 60 s).
       await closeServer(healthyTcp);
       await eventually(() => status('/services/tcp-svc/up'), (s) => s === 'unhealthy', 'stopped instance unhealthy');
-      // Kept under a lease that is kept alive (TTL 2 s).
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      // Kept under a lease that is kept alive (TTL 2 s): etcd renews it, and the key stays under it.
+      await leaseRenewedAfter(client, lease, 2, performance.now());
       expect(await status('/services/tcp-svc/up')).toBe('unhealthy');
+      expect((await client.get('/services/tcp-svc/up').exec()).kvs[0]!.lease).toBe(lease);
 
       await registrar.stop();
       const left = await client.getAll().prefix('/services/').keys();

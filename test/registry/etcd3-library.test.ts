@@ -7,7 +7,7 @@ import type { Etcd3, IWatchResponse } from 'etcd3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEtcdClient } from '../../src/registry/etcd-client.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { waitFor } from './view-observation.js';
+import { eventually } from '../support/eventually.js';
 
 let etcd: TestEtcd;
 let client: Etcd3;
@@ -38,7 +38,7 @@ it('etcd3 moves its resume revision past events it has not delivered yet', async
     const last = response.events[response.events.length - 1];
     if (last) batches.push({ lastEvent: BigInt(last.kv.mod_revision), resumeFrom: BigInt(String(watcher.request.start_revision)) });
   });
-  await waitFor(() => batches.some((b) => b.lastEvent === currentRevision), 'the replay to finish');
+  await eventually(() => batches.some((b) => b.lastEvent === currentRevision), 'the replay to finish');
   await watcher.cancel();
 
   // Connected, no event delivered yet, and a reconnect would already start after the current revision.

@@ -5,10 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEtcdClient } from '../../src/registry/etcd-client.js';
 import { silentLogger } from '../../src/logger.js';
 import { RegistryWatcher, type WatchStateChange } from '../../src/registry/watcher.js';
-import type { RegistryView } from '../../src/registry/types.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { startPartitionProxy, type PartitionProxy } from './partition-proxy.js';
-import { addressOf, idsOf, recordChanges, sleep, waitFor } from './view-observation.js';
+import { startPartitionProxy, type PartitionProxy } from '../support/partition-proxy.js';
+import { eventually } from '../support/eventually.js';
+import { addressOf, idsOf, recordChanges } from '../support/view-observation.js';
 
 let etcd: TestEtcd;
 let client: Etcd3;
@@ -55,11 +55,11 @@ describe('RegistryWatcher during outages', () => {
     const states: WatchStateChange[] = [];
     watcher.on('state', (change) => states.push(change));
     await watcher.ready();
-    await waitFor(() => watcher.state() === 'watching', 'watching');
+    await eventually(() => watcher.state() === 'watching', 'watching');
     const revisionBefore = watcher.view().revision;
 
     proxy.cut();
-    await waitFor(() => watcher.state() === 'reconnecting', 'reconnecting after the cut');
+    await eventually(() => watcher.state() === 'reconnecting', 'reconnecting after the cut');
     // While the watcher is cut off: changes, then a compaction of the history it would resume from.
     await client.put(`${prefix}svc/new`).value(native('10.0.0.4'));
     await client.delete().key(`${prefix}svc/gone`);
@@ -71,7 +71,7 @@ describe('RegistryWatcher during outages', () => {
     expect(idsOf(watcher.view(), 'svc')).toEqual(['gone', 'keep', 'turns-bad']);
 
     proxy.restore();
-    await waitFor(() => watcher.stats().resyncs >= 1 && watcher.state() === 'watching', 'resync and watch again', 20_000);
+    await eventually(() => watcher.stats().resyncs >= 1 && watcher.state() === 'watching', 'resync and watch again', 20_000);
     const view = watcher.view();
     expect(view.revision).toBe(latest.header.revision);
     expect(idsOf(view, 'svc')).toEqual(['keep', 'new', 'turns-bad']);
@@ -85,7 +85,7 @@ describe('RegistryWatcher during outages', () => {
 
     // Watching resumed from the resync revision: new events still arrive, exactly once.
     await client.put(`${prefix}svc/after`).value(native('10.0.0.5'));
-    await waitFor(() => idsOf(watcher.view(), 'svc').includes('after'), 'event after the resync');
+    await eventually(() => idsOf(watcher.view(), 'svc').includes('after'), 'event after the resync');
     expect(watcher.stats().resyncs).toBe(1);
   }, 30_000);
 
@@ -95,17 +95,17 @@ describe('RegistryWatcher during outages', () => {
     const watcher = startWatcher(prefix, proxy.endpoint);
     const changes = recordChanges(watcher);
     await watcher.ready();
-    await waitFor(() => watcher.state() === 'watching', 'watching');
+    await eventually(() => watcher.state() === 'watching', 'watching');
 
     proxy.cut();
-    await waitFor(() => watcher.state() === 'reconnecting', 'reconnecting');
+    await eventually(() => watcher.state() === 'reconnecting', 'reconnecting');
     await client.put(`${prefix}svc/b`).value(native('10.0.0.2'));
     await client.put(`${prefix}svc/a`).value(native('10.0.0.3'));
     await client.delete().key(`${prefix}svc/b`);
     await client.put(`${prefix}svc/c`).value(native('10.0.0.4'));
     proxy.restore();
 
-    await waitFor(() => idsOf(watcher.view(), 'svc').join() === 'a,c', 'the changes made while cut off', 20_000);
+    await eventually(() => idsOf(watcher.view(), 'svc').join() === 'a,c', 'the changes made while cut off', 20_000);
     expect(addressOf(watcher.view(), 'svc', 'a')).toBe('10.0.0.3');
     // The four missed events were replayed from the last revision (no re-list, nothing applied twice).
     expect(watcher.stats()).toMatchObject({ resyncs: 0, eventsApplied: 4 });
@@ -118,10 +118,10 @@ describe('RegistryWatcher during outages', () => {
     const keys = Array.from({ length: 50 }, (_, i) => `${prefix}svc/k${String(i).padStart(2, '0')}`);
     const watcher = startWatcher(prefix, proxy.endpoint);
     await watcher.ready();
-    await waitFor(() => watcher.state() === 'watching', 'watching');
+    await eventually(() => watcher.state() === 'watching', 'watching');
 
     proxy.cut();
-    await waitFor(() => watcher.state() === 'reconnecting', 'reconnecting');
+    await eventually(() => watcher.state() === 'reconnecting', 'reconnecting');
     // 2500 revisions: etcd replays them in responses of at most 1000 revisions each.
     for (let round = 0; round < 50; round++) {
       await Promise.all(keys.map((key) => client.put(key).value(JSON.stringify({ address: '10.0.0.1', port: 1000 + round }))));
@@ -135,7 +135,7 @@ describe('RegistryWatcher during outages', () => {
     });
     proxy.restore();
 
-    await waitFor(() => watcher.stats().eventsApplied >= 2500 && watcher.state() === 'watching', 'the full replay', 20_000);
+    await eventually(() => watcher.stats().eventsApplied >= 2500 && watcher.state() === 'watching', 'the full replay', 20_000);
     expect(appliedAtSecondCut).toBeGreaterThan(0);
     expect(appliedAtSecondCut).toBeLessThan(2500);
     expect(watcher.stats()).toMatchObject({ eventsApplied: 2500, resyncs: 0 });
@@ -155,22 +155,22 @@ describe('RegistryWatcher during outages', () => {
       const watcher = startWatcher(prefix, etcd.endpoint);
       const changes = recordChanges(watcher);
       await watcher.ready();
-      await waitFor(() => watcher.state() === 'watching', 'watching');
+      await eventually(() => watcher.state() === 'watching', 'watching');
 
       await etcd.stop();
-      await waitFor(() => watcher.state() === 'reconnecting', 'reconnecting while etcd is down');
-      const seen: RegistryView[] = [];
-      for (let i = 0; i < 10; i++) {
-        seen.push(watcher.view());
-        await sleep(200);
-      }
-      for (const view of seen) expect(idsOf(view, 'svc')).toEqual(['a', 'b']);
+      await eventually(() => watcher.state() === 'reconnecting', 'reconnecting while etcd is down');
+      // Two more failed attempts prove the watcher kept trying while etcd was down, and emitted nothing meanwhile.
+      const changesWhileUp = changes.length;
+      const reconnects = watcher.stats().reconnects;
+      await eventually(() => watcher.stats().reconnects >= reconnects + 2, 'two failed reconnects while etcd is down');
+      expect(changes.length).toBe(changesWhileUp);
+      expect(idsOf(watcher.view(), 'svc')).toEqual(['a', 'b']);
       expect(watcher.state()).toBe('reconnecting');
 
       await etcd.start();
       await client.put(`${prefix}svc/c`).value(native('10.0.0.3'));
       await client.delete().key(`${prefix}svc/a`);
-      await waitFor(() => idsOf(watcher.view(), 'svc').join() === 'b,c', 'changes after the restart', 20_000);
+      await eventually(() => idsOf(watcher.view(), 'svc').join() === 'b,c', 'changes after the restart', 20_000);
       expect(watcher.state()).toBe('watching');
       expect(watcher.stats().reconnects).toBeGreaterThanOrEqual(1);
       for (const change of changes) expect(idsOf(change.view, 'svc')).toContain('b');

@@ -6,7 +6,9 @@ import { silentLogger } from '../../src/logger.js';
 import { listPrefix, PageTooLargeError } from '../../src/registry/prefix-listing.js';
 import { RegistryWatcher } from '../../src/registry/watcher.js';
 import { freePort, startTestEtcd, type TestEtcd } from '../support/etcd.js';
-import { addressOf, idsOf, recordChanges, sleep, waitFor } from './view-observation.js';
+import { eventually } from '../support/eventually.js';
+import { recordingLogger } from '../support/recording-logger.js';
+import { addressOf, idsOf, recordChanges } from '../support/view-observation.js';
 
 let etcd: TestEtcd;
 let client: Etcd3;
@@ -19,10 +21,10 @@ function uniquePrefix(): string {
   return `/watcher-test-${prefixCounter}/`;
 }
 
-function newWatcher(prefix: string, endpoint = etcd.endpoint): RegistryWatcher {
+function newWatcher(prefix: string, endpoint = etcd.endpoint, logger = silentLogger()): RegistryWatcher {
   const watchClient = createEtcdClient(endpoint);
   clients.push(watchClient);
-  const watcher = new RegistryWatcher({ client: watchClient, prefix, logger: silentLogger() });
+  const watcher = new RegistryWatcher({ client: watchClient, prefix, logger });
   watchers.push(watcher);
   return watcher;
 }
@@ -68,7 +70,7 @@ describe('RegistryWatcher', () => {
     expect(view.services.has('other')).toBe(false);
     expect(changes[0]?.view).toBe(view);
     expect(typeof changes[0]?.changeSeenAt).toBe('number');
-    await waitFor(() => watcher.state() === 'watching', 'state watching');
+    await eventually(() => watcher.state() === 'watching', 'state watching');
     expect(states).toEqual(['syncing', 'watching']);
     expect(watcher.stats()).toMatchObject({ ready: true, reconnects: 0, resyncs: 0 });
   });
@@ -128,7 +130,7 @@ describe('RegistryWatcher', () => {
       oversized: JSON.stringify({ address: '10.0.0.15', port: 80, metadata: { pad: 'x'.repeat(70_000) } }),
     };
     for (const [id, value] of Object.entries(bad)) await client.put(`${prefix}api/${id}`).value(value);
-    await waitFor(() => watcher.view().rejected.size === 7, 'seven rejections');
+    await eventually(() => watcher.view().rejected.size === 7, 'seven rejections');
 
     const view = watcher.view();
     expect(idsOf(view, 'api')).toEqual(['good']);
@@ -156,19 +158,19 @@ describe('RegistryWatcher', () => {
     await watcher.ready();
 
     await client.put(key).value('{"address": 42}');
-    await waitFor(() => watcher.view().rejected.has(key), 'rejection of the bad value');
+    await eventually(() => watcher.view().rejected.has(key), 'rejection of the bad value');
     let view = watcher.view();
     expect(addressOf(view, 'pay', 'i-1')).toBe('10.0.0.20');
     expect(view.rejected.get(key)).toMatchObject({ keepsLastGood: true, reason: 'address must be a string, got number 42' });
 
     await client.put(key).value(native('10.0.0.21'));
-    await waitFor(() => addressOf(watcher.view(), 'pay', 'i-1') === '10.0.0.21', 'the new good value');
+    await eventually(() => addressOf(watcher.view(), 'pay', 'i-1') === '10.0.0.21', 'the new good value');
     expect(watcher.view().rejected.has(key)).toBe(false);
 
     await client.put(key).value('still bad');
-    await waitFor(() => watcher.view().rejected.has(key), 'second rejection');
+    await eventually(() => watcher.view().rejected.has(key), 'second rejection');
     await client.delete().key(key);
-    await waitFor(() => !watcher.view().services.has('pay'), 'delete');
+    await eventually(() => !watcher.view().services.has('pay'), 'delete');
     view = watcher.view();
     expect(view.rejected.has(key)).toBe(false);
     expect(BigInt(view.revision)).toBeGreaterThan(0n);
@@ -182,22 +184,25 @@ describe('RegistryWatcher', () => {
     const lease = client.lease(1, { autoKeepAlive: false });
     await lease.put(`${prefix}leased/i-1`).value(native('10.0.0.30'));
     await client.put(`${prefix}leased/i-2`).value(native('10.0.0.31'));
-    await waitFor(() => idsOf(watcher.view(), 'leased').length === 2, 'both instances');
+    await eventually(() => idsOf(watcher.view(), 'leased').length === 2, 'both instances');
     const leased = watcher.view().services.get('leased')!.get('i-1')!;
     expect(leased.lease).toBe(await lease.grant());
-    await waitFor(() => idsOf(watcher.view(), 'leased').join() === 'i-2', 'lease expiry', 8_000);
+    await eventually(() => idsOf(watcher.view(), 'leased').join() === 'i-2', 'lease expiry', 8_000);
     lease.release();
   });
 
   it('keeps ready() pending while etcd is unreachable, and rejects it on stop()', async () => {
-    const watcher = newWatcher(uniquePrefix(), `http://127.0.0.1:${await freePort()}`);
+    const log = recordingLogger();
+    const watcher = newWatcher(uniquePrefix(), `http://127.0.0.1:${await freePort()}`, log.logger);
     let settled = false;
     const ready = watcher.ready().then(
       () => (settled = true),
       () => (settled = true),
     );
     watcher.start();
-    await sleep(1_500);
+    // Two failed listings prove the watcher tried, gave up on the first and is retrying: ready() must still wait.
+    const failedListing = 'listing the prefix in etcd failed; retrying';
+    await eventually(() => log.count(failedListing) >= 2, 'two failed listings');
     expect(settled).toBe(false);
     expect(watcher.state()).toBe('syncing');
     expect(watcher.stats().lastError).toBeTruthy();

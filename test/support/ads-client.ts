@@ -2,6 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { envoyType } from '../../src/protos/envoy-protos.js';
 import { discoveryPackageDefinition } from '../../src/protos/grpc-services.js';
+import { sleep } from './eventually.js';
 
 export interface DecodedResource {
   name: string;
@@ -169,7 +170,7 @@ export class AdsTestStream {
 
   /** Asserts that nothing arrives for `ms`; returns what did arrive (expected empty). */
   async nothingWithin(ms: number): Promise<ReceivedResponse[]> {
-    await new Promise((r) => setTimeout(r, ms));
+    await sleep(ms);
     return this.queue.splice(0);
   }
 

@@ -1,6 +1,7 @@
 // Steady traffic from a Greeter client: sequential calls with a short pause between them, each one recorded with
 // its start and end time and who answered (or why it failed), so tests can check what happened during a change.
 import type { HelloReply } from '../../src/demo/greeter.js';
+import { sleep } from './eventually.js';
 
 export interface GreeterCaller {
   sayHello(name: string, deadlineMs?: number): Promise<HelloReply>;
@@ -56,7 +57,7 @@ export class GreeterLoad {
       } catch (err) {
         this.calls.push({ startedAt, endedAt: Date.now(), error: (err as Error).message });
       }
-      await new Promise((resolve) => setTimeout(resolve, this.pauseMs));
+      await sleep(this.pauseMs);
     }
   }
 }

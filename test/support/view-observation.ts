@@ -1,16 +1,6 @@
-// What the watcher tests observe: waiting for a condition, recording every view a watcher emits, reading views.
+// What the watcher tests observe: every change a watcher emits, and views read by service and instance.
 import type { RegistryChange, RegistryWatcher } from '../../src/registry/watcher.js';
 import type { RegistryView } from '../../src/registry/types.js';
-
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every change a watcher emits, in order. */
 export function recordChanges(watcher: RegistryWatcher): RegistryChange[] {
