@@ -7,12 +7,14 @@ import { parseCidr } from '../registration/address.js';
 import { register, type RegisterOptions, type Registration } from '../registration/register.js';
 import type { HealthCheckSpec, Locality } from '../registry/types.js';
 import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
+import { addLogOptions, type LogFlags } from './log-flags.js';
 import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
+import { MAX_PRIORITY, MAX_WEIGHT } from '../registry/registration-rules.js';
 import { handleStopSignals } from './stop-signals.js';
 
 
 /** What commander hands the action: raw strings, checked by parseRegisterFlags. */
-export interface RegisterFlags extends EtcdFlags {
+export interface RegisterFlags extends EtcdFlags, Partial<LogFlags> {
   service: string;
   port: string;
   address: string;
@@ -105,8 +107,8 @@ export function parseRegisterFlags(flags: RegisterFlags): RegisterOptions {
   if (flags.interface !== undefined) options.interface = flags.interface;
   if (flags.cidr !== undefined) options.cidr = flags.cidr;
   if (flags.ipv6) options.family = 6;
-  if (flags.weight !== undefined) options.weight = integerFlag('--weight', flags.weight, 0);
-  if (flags.priority !== undefined) options.priority = integerFlag('--priority', flags.priority, 0, 127);
+  if (flags.weight !== undefined) options.weight = integerFlag('--weight', flags.weight, 0, MAX_WEIGHT);
+  if (flags.priority !== undefined) options.priority = integerFlag('--priority', flags.priority, 0, MAX_PRIORITY);
   if (flags.instanceId !== undefined) options.instanceId = flags.instanceId;
   if (flags.healthCheck !== undefined) options.healthCheck = parseHealthCheckFlag(flags.healthCheck);
   return options;
@@ -119,7 +121,7 @@ export function registerCommand(): Command {
     .description('register one service instance in etcd and keep it registered until SIGINT/SIGTERM (then drain)')
     .requiredOption('--service <name>', 'service name')
     .requiredOption('--port <port>', 'port the instance serves on (1-65535)');
-  addEtcdOptions(command)
+  addLogOptions(addEtcdOptions(command))
     .option('--address <ip>', "'auto' (detect from network interfaces) or an IPv4/IPv6 literal", 'auto')
     .option('--interface <name>', "network interface for --address auto, e.g. 'eth0'")
     .option('--cidr <cidr>', 'network the detected address must lie in, e.g. 10.0.0.0/8')
@@ -135,7 +137,6 @@ export function registerCommand(): Command {
     .option('--instance-id <id>', 'instance id (default <hostname>-<address>-<port>)')
     .option('--health-check <spec>', 'health check the control plane runs: tcp | http[:/path] | grpc[:service]')
     .addOption(new Option('--prefix <prefix>', 'etcd key prefix').env('XDS_PREFIX').default('/services/'))
-    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info'))
     .option('--no-wait-for-port', 'register at once instead of waiting (up to 30 s) for the port to accept connections')
     .action(async (flags: RegisterFlags) => {
       let options: RegisterOptions;

@@ -2,11 +2,11 @@
 import { Command, Option } from 'commander';
 import { NON_LOOPBACK_WITHOUT_TOKEN, isLoopbackHost, parseListenAddress } from '../admin/server.js';
 import { startControlPlane } from '../control-plane.js';
-import { LOG_LEVELS, createLogger } from '../logger.js';
 import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
 import { durationMs, hostPort, positiveInt } from './flags.js';
+import { addLogOptions, loggerFromFlags, type LogFlags } from './log-flags.js';
 
-interface ServeFlags extends EtcdFlags {
+interface ServeFlags extends EtcdFlags, LogFlags {
   xdsTlsCert?: string;
   xdsTlsKey?: string;
   xdsTlsClientCa?: string;
@@ -14,7 +14,6 @@ interface ServeFlags extends EtcdFlags {
   xdsAddress: string;
   adminAddress: string;
   adminToken?: string;
-  logLevel: string;
   debounce: number;
   maxWait: number;
   serviceGc: number;
@@ -25,12 +24,12 @@ interface ServeFlags extends EtcdFlags {
 
 export function serveCommand(): Command {
   const command = new Command('serve').description('run the control plane: watch etcd, serve xDS (ADS, SotW and delta) and the admin API');
-  return addEtcdOptions(command)
+  addLogOptions(addEtcdOptions(command));
+  return command
     .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').env('XDS_PREFIX').default('/services/'))
     .addOption(new Option('--xds-address <host:port>', 'xDS gRPC listen address (port 0 = any free port)').env('XDS_ADDRESS').default('0.0.0.0:18000').argParser(hostPort))
     .addOption(new Option('--admin-address <host:port>', 'admin HTTP listen address').env('ADMIN_ADDRESS').default('127.0.0.1:19000').argParser(hostPort))
     .addOption(new Option('--admin-token <token>', 'Bearer token for the admin API (required off loopback)').env('ADMIN_TOKEN'))
-    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(LOG_LEVELS))
     .addOption(new Option('--debounce <duration>', 'quiet window that coalesces etcd events (e.g. 10ms)').default(10, '10ms').argParser(durationMs))
     .addOption(new Option('--max-wait <duration>', 'longest a change waits for the quiet window').default(100, '100ms').argParser(durationMs))
     .addOption(new Option('--service-gc <duration>', 'how long a service without instances keeps its resources').default(600_000, '10m').argParser(durationMs))
@@ -45,7 +44,7 @@ export function serveCommand(): Command {
         .argParser(durationMs),
     )
     .action(async (flags: ServeFlags) => {
-      const logger = createLogger(flags.logLevel);
+      const logger = loggerFromFlags(flags, 'etcd-xds');
       const { endpoints, ...etcdAuth } = etcdConnection(flags);
       const plane = await startControlPlane({
         etcdEndpoints: [...endpoints],

@@ -22,6 +22,7 @@ import {
   metadataSchema,
   portSchema,
   prioritySchema,
+  readerRejection,
   registrationKey,
   serviceNameSchema,
   weightSchema,
@@ -193,6 +194,28 @@ class ServiceRegistration extends EventEmitter<RegistrationEvents> implements Re
   }
 }
 
+/** What a registration will write, checked: the key and the record, with the instance's address already known. */
+export interface RegistrationPlan {
+  key: string;
+  instanceId: string;
+  record: RegistrationRecord;
+}
+
+/**
+ * Validates the options and builds the record for `address` (an IP literal: `auto` is resolved before). Throws with
+ * the field at fault when the options are invalid or the control plane's reader would reject the record.
+ */
+export function planRegistration(options: RegisterOptions, address: string): RegistrationPlan {
+  const parsed = optionsSchema.safeParse({ ...options, address });
+  if (!parsed.success) throw new Error(`register: invalid options: ${describeIssues(parsed.error)}`);
+  const instanceId = options.instanceId ?? `${os.hostname()}-${address}-${options.port}`;
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const record = buildRecord({ ...options, address });
+  const rejection = readerRejection(prefix, options.service, instanceId, record);
+  if (rejection) throw new Error(`register: the control plane would reject this registration: ${rejection}`);
+  return { key: registrationKey(prefix, options.service, instanceId), instanceId, record };
+}
+
 /**
  * Registers one instance: resolves the address, waits until the port accepts connections, writes the record under
  * a lease and keeps it alive (re-registering with a new lease whenever the lease is lost). Resolves once the key is
@@ -202,19 +225,17 @@ export async function register(options: RegisterOptions): Promise<Registration> 
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new Error(`register: invalid options: ${describeIssues(parsed.error)}`);
   const logger = options.logger ?? silentLogger();
-  const address =
-    options.address === undefined || options.address === 'auto'
-      ? detectAddress({ family: options.family, interface: options.interface, cidr: options.cidr, logger })
-      : options.address;
+  const detected = options.address === undefined || options.address === 'auto';
+  const address = detected
+    ? detectAddress({ family: options.family, interface: options.interface, cidr: options.cidr, logger })
+    : options.address!;
+  const { key, record } = planRegistration(options, address);
   const waitForPortMs = options.waitForPortMs ?? 30_000;
   if (waitForPortMs > 0) {
     logger.info({ address, port: options.port, timeoutMs: waitForPortMs }, 'waiting for the port to accept connections');
-    await waitForPort({ address, port: options.port, timeoutMs: waitForPortMs, signal: options.signal });
+    await waitForPort({ address, port: options.port, timeoutMs: waitForPortMs, signal: options.signal, detectLoopbackOnly: detected });
   }
 
-  const instanceId = options.instanceId ?? `${os.hostname()}-${address}-${options.port}`;
-  const key = registrationKey(options.prefix ?? DEFAULT_PREFIX, options.service, instanceId);
-  const record = buildRecord({ ...options, address });
   const { client, owned } = resolveClient(options.etcd);
   let clientClosed = !owned;
   const closeClient = (): void => {
