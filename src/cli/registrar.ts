@@ -1,7 +1,7 @@
 // `etcd-xds registrar --config instances.yaml`: registers the listed instances while their probes pass, until
 // SIGINT/SIGTERM, then deregisters them all. A bad config file exits 2 with the path of the offending field.
-import { Command, Option } from 'commander';
-import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
+import { Command } from 'commander';
+import { addEtcdOptions, etcdConnection, prefixOption, type EtcdFlags } from './etcd-flags.js';
 import { addLogOptions, loggerFromFlags, type LogFlags } from './log-flags.js';
 import { loadRegistrarConfig, type RegistrarConfig } from '../registration/registrar-config.js';
 import { Registrar } from '../registration/registrar.js';
@@ -16,7 +16,7 @@ export function registrarCommand(): Command {
     .description('probe the instances listed in a YAML file and keep the healthy ones registered in etcd')
     .requiredOption('--config <file>', 'YAML file listing the instances and their probes');
   addLogOptions(addEtcdOptions(command))
-    .addOption(new Option('--prefix <prefix>', 'etcd key prefix').env('XDS_PREFIX').default('/services/'))
+    .addOption(prefixOption('etcd key prefix'))
     .action(async (flags: RegistrarFlags) => {
       let config: RegistrarConfig;
       try {

@@ -2,7 +2,7 @@
 // the docker-compose demo and for trying etcd-xds by hand. SIGTERM/SIGINT drains it, stops it, and exits 0.
 import net from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
+import { addEtcdOptions, etcdConnection, prefixOption, type EtcdFlags } from './etcd-flags.js';
 import { addLogOptions, loggerFromFlags, type LogFlags } from './log-flags.js';
 import { startSampleBackend, type SampleBackend, type SampleBackendKind } from '../demo/sample-backend.js';
 import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
@@ -55,7 +55,7 @@ export function sampleBackendCommand(): Command {
     .option('--instance-id <id>', 'instance id (default <hostname>-<address>-<port>)')
     .addOption(new Option('--address <ip>', "address to register: 'auto' (detected) or an IPv4/IPv6 literal").default('auto').argParser(addressFlag))
     .addOption(new Option('--host <ip>', 'address to listen on (default 0.0.0.0, or :: for an IPv6 --address)').argParser(addressFlag))
-    .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').env('XDS_PREFIX').default('/services/'))
+    .addOption(prefixOption('etcd key prefix of registrations'))
     .addOption(new Option('--drain-seconds <s>', 'how long to stay listed as draining after SIGTERM before deregistering').default(5).argParser(seconds))
     .addOption(new Option('--ttl <s>', 'lease TTL: how long the key outlives a crash').default(10).argParser(positiveInt))
     .option('--zone <zone>', 'locality zone to register')

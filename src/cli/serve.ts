@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { NON_LOOPBACK_WITHOUT_TOKEN, isLoopbackHost, parseListenAddress } from '../admin/server.js';
 import { startControlPlane } from '../control-plane.js';
-import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
+import { addEtcdOptions, etcdConnection, prefixOption, readSecretFile, secretOnCommandLineWarning, type EtcdFlags } from './etcd-flags.js';
 import { durationMs, hostPort, positiveInt } from './flags.js';
 import { addLogOptions, loggerFromFlags, type LogFlags } from './log-flags.js';
 
@@ -14,6 +14,7 @@ interface ServeFlags extends EtcdFlags, LogFlags {
   xdsAddress: string;
   adminAddress: string;
   adminToken?: string;
+  adminTokenFile?: string;
   debounce: number;
   maxWait: number;
   serviceGc: number;
@@ -26,10 +27,15 @@ export function serveCommand(): Command {
   const command = new Command('serve').description('run the control plane: watch etcd, serve xDS (ADS, SotW and delta) and the admin API');
   addLogOptions(addEtcdOptions(command));
   return command
-    .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').env('XDS_PREFIX').default('/services/'))
+    .addOption(prefixOption('etcd key prefix of registrations'))
     .addOption(new Option('--xds-address <host:port>', 'xDS gRPC listen address (port 0 = any free port)').env('XDS_ADDRESS').default('0.0.0.0:18000').argParser(hostPort))
     .addOption(new Option('--admin-address <host:port>', 'admin HTTP listen address').env('ADMIN_ADDRESS').default('127.0.0.1:19000').argParser(hostPort))
-    .addOption(new Option('--admin-token <token>', 'Bearer token for the admin API (required off loopback)').env('ADMIN_TOKEN'))
+    .addOption(
+      new Option('--admin-token <token>', 'Bearer token for the admin API (required off loopback); prefer ADMIN_TOKEN or --admin-token-file, as the command line is visible to every local user')
+        .env('ADMIN_TOKEN')
+        .conflicts('adminTokenFile'),
+    )
+    .addOption(new Option('--admin-token-file <file>', 'read the admin token from this file (trailing newline ignored)').env('ADMIN_TOKEN_FILE'))
     .addOption(new Option('--debounce <duration>', 'quiet window that coalesces etcd events (e.g. 10ms)').default(10, '10ms').argParser(durationMs))
     .addOption(new Option('--max-wait <duration>', 'longest a change waits for the quiet window').default(100, '100ms').argParser(durationMs))
     .addOption(new Option('--service-gc <duration>', 'how long a service without instances keeps its resources').default(600_000, '10m').argParser(durationMs))
@@ -86,6 +92,19 @@ export function serveCommand(): Command {
     });
 }
 
+
+/** Reads `--admin-token-file` into the token and warns about a token on the command line; returns a usage problem. */
+export function loadAdminSecrets(command: Command, warn: (line: string) => void): string | undefined {
+  const flags = command.opts<Partial<ServeFlags>>();
+  if (!('adminAddress' in flags)) return undefined;
+  const warning = secretOnCommandLineWarning(command, 'adminToken', '--admin-token', 'ADMIN_TOKEN or --admin-token-file');
+  if (warning) warn(warning);
+  if (flags.adminTokenFile === undefined) return undefined;
+  const secret = readSecretFile(flags.adminTokenFile, '--admin-token-file');
+  if ('problem' in secret) return secret.problem;
+  command.setOptionValueWithSource('adminToken', secret.value, 'config');
+  return undefined;
+}
 
 /** Flag combinations of `serve` that are usage errors (checked before the command runs). */
 export function adminFlagsProblem(flags: Partial<ServeFlags>): string | undefined {
