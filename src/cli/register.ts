@@ -164,13 +164,12 @@ function narrate(registration: Registration, drainSeconds: number, say: (line: s
         : `draining: listed as draining for ${drainSeconds} s, then deregistered (send the signal again to skip the wait)`,
     ),
   );
-  registration.on('deregistered', ({ by }) =>
-    say(
-      by === 'operator'
-        ? `an operator deregistered ${registration.key}: it stays deregistered until this process restarts`
-        : `deregistered ${registration.key} (key deleted, lease revoked)`,
-    ),
-  );
+  registration.on('deregistered', ({ by }) => {
+    if (by === 'instance') return say(`deregistered ${registration.key} (key deleted, lease revoked)`);
+    say(`an operator deregistered ${registration.key}: it stays deregistered until this process restarts (stop it with Ctrl-C or SIGTERM)`);
+    // Nothing else keeps the process alive now; exiting would let a supervisor restart it and register it again.
+    setInterval(() => {}, 3_600_000);
+  });
 }
 
 /** Registers, then waits for SIGINT/SIGTERM: the first drains, a second one deregisters at once. */
