@@ -10,6 +10,7 @@ import { etcdFlagsProblem, loadEtcdSecrets } from './etcd-flags.js';
 import { adminFlagsProblem, loadAdminSecrets } from './serve.js';
 import { sampleBackendCommand } from './sample-backend.js';
 import { deregisterCommand, drainCommand } from './operator-drain.js';
+import { bootstrapCommand } from './bootstrap.js';
 
 /** Bad flags exit 2 (usage error), like most Unix tools; --help and --version exit 0. */
 function exitTwoOnUsageErrors(command: Command): void {
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   program.addCommand(clientsCommand());
   program.addCommand(demoCommand());
   program.addCommand(validateEnvoyCommand());
+  program.addCommand(bootstrapCommand());
   program.addCommand(sampleBackendCommand());
   exitTwoOnUsageErrors(program);
   // Flag combinations that no single option parser can check: a usage error (exit 2) before the command runs.
