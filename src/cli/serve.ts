@@ -5,6 +5,7 @@ import { startControlPlane } from '../control-plane.js';
 import { addEtcdOptions, etcdConnection, prefixOption, readSecretFile, secretOnCommandLineWarning, type EtcdFlags } from './etcd-flags.js';
 import { durationMs, hostPort, positiveInt } from './flags.js';
 import { addLogOptions, loggerFromFlags, type LogFlags } from './log-flags.js';
+import { listenProblem } from './listen-probe.js';
 
 interface ServeFlags extends EtcdFlags, LogFlags {
   xdsTlsCert?: string;
@@ -50,6 +51,14 @@ export function serveCommand(): Command {
         .argParser(durationMs),
     )
     .action(async (flags: ServeFlags) => {
+      // Before waiting for etcd: a taken port is the user's to fix now, not after the first sync.
+      for (const [what, address] of [['xDS address', flags.xdsAddress], ['admin address', flags.adminAddress]] as const) {
+        const problem = await listenProblem(what, address);
+        if (problem) {
+          process.stderr.write(`etcd-xds serve: ${problem}\n`);
+          process.exit(1);
+        }
+      }
       const logger = loggerFromFlags(flags, 'etcd-xds');
       const { endpoints, ...etcdAuth } = etcdConnection(flags);
       const plane = await startControlPlane({
