@@ -141,8 +141,8 @@ async function stopFleet(context: StepContext, fleet: GreeterFleet, options: { d
   });
   fleet.close();
   if (left === undefined) return;
-  const how = options.hurry.aborted ? 'deregistered at once (drain skipped)' : 'drained and deregistered';
-  if (left.length === 0) context.say(`backends ${how} and stopped: none of their keys is left in etcd`);
+  const how = options.hurry.aborted ? 'deregistered at once (drain skipped) and stopped' : 'drained, deregistered and stopped';
+  if (left.length === 0) context.say(`backends ${how}; none of their keys is left in etcd`);
   else context.say(`backends stopped, but ${left.join(', ')} still in etcd: they expire with their ${options.ttlSeconds} s lease (see the log)`);
 }
 

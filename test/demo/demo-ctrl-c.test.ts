@@ -51,7 +51,7 @@ describe('etcd-xds demo and Ctrl-C', () => {
         expect(out, context()).toContain(`etcd: ${id} serving → draining`);
         expect(out, context()).toContain(`etcd: ${id} removed from etcd`);
       }
-      const order = ['client closed', 'backends drained and deregistered and stopped: none of their keys is left in etcd', 'control plane closed', 'etcd stopped (last'];
+      const order = ['client closed', 'backends drained, deregistered and stopped; none of their keys is left in etcd', 'control plane closed', 'etcd stopped (last'];
       const positions = order.map((line) => out.indexOf(line));
       expect(positions.every((p) => p >= 0), context()).toBe(true);
       expect([...positions].sort((a, b) => a - b), context()).toEqual(positions);
