@@ -107,7 +107,7 @@ export function bootstrapCommand(): Command {
   ).action((flags: BootstrapFlags, command: Command) => {
     const node = nodeOf(command, flags);
     if (node.tls) {
-      process.stderr.write('note: TLS to the xDS server uses "tls" channel credentials, which gRPC C-core reads (gRFC A65); grpc-js-xds 1.14 supports only insecure\n');
+      process.stderr.write('note: TLS to the xDS server uses "tls" channel credentials (gRFC A65): gRPC releases that implement A65 read them; grpc-js-xds 1.14 supports only insecure\n');
     }
     emit(`${JSON.stringify(grpcBootstrap(node), null, 2)}\n`, flags.out);
   });
