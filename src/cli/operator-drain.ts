@@ -49,7 +49,7 @@ async function withClient(flags: OperatorFlags, what: string, run: (client: Retu
 
 export function drainCommand(): Command {
   const command = new Command('drain')
-    .description('mark one instance draining in etcd, keeping its lease: clients send it no new calls (undo: the instance re-registers)')
+    .description('mark one instance draining in etcd, keeping its lease: clients send it no new calls (undo: restart the instance)')
     .argument('<service/instance>', 'the instance, as in its key <prefix><service>/<instance>', instanceRef);
   addEtcdOptions(command).addOption(prefixOption());
   return command.action(async (ref: InstanceRef, flags: OperatorFlags) => {

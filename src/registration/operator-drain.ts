@@ -31,6 +31,19 @@ export class InstanceNotFoundError extends Error {
   }
 }
 
+/** The two operator actions bound to one etcd client and prefix: what an admin API handler needs. */
+export interface OperatorActions {
+  drain(service: string, instanceId: string): Promise<DrainOutcome>;
+  deregister(service: string, instanceId: string, afterDrainSeconds?: number): Promise<DeregisterOutcome>;
+}
+
+export function operatorActions(client: Namespace, prefix: string): OperatorActions {
+  return {
+    drain: (service, instanceId) => drainInstance(client, prefix, service, instanceId),
+    deregister: (service, instanceId, afterDrainSeconds) => deregisterInstance(client, prefix, service, instanceId, afterDrainSeconds),
+  };
+}
+
 const WRITE_ATTEMPTS = 5;
 
 /** Marks one instance draining, keeping its lease. Throws InstanceNotFoundError, or when its value is rejected. */
