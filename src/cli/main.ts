@@ -11,6 +11,7 @@ import { adminFlagsProblem, loadAdminSecrets } from './serve.js';
 import { sampleBackendCommand } from './sample-backend.js';
 import { deregisterCommand, drainCommand } from './operator-drain.js';
 import { bootstrapCommand } from './bootstrap.js';
+import { configCommand } from './config.js';
 
 /** Bad flags exit 2 (usage error), like most Unix tools; --help and --version exit 0. */
 function exitTwoOnUsageErrors(command: Command): void {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   program.addCommand(validateEnvoyCommand());
   program.addCommand(bootstrapCommand());
   program.addCommand(sampleBackendCommand());
+  program.addCommand(configCommand());
   exitTwoOnUsageErrors(program);
   // Flag combinations that no single option parser can check: a usage error (exit 2) before the command runs.
   program.hook('preAction', (_program, command) => {

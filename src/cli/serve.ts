@@ -22,6 +22,9 @@ interface ServeFlags extends EtcdFlags, LogFlags {
   healthChecks: boolean;
   healthConcurrency: number;
   resourceTtl: number;
+  statePrefix?: string;
+  sharedState: boolean;
+  maxResourceNames: number;
 }
 
 export function serveCommand(): Command {
@@ -37,12 +40,26 @@ export function serveCommand(): Command {
         .conflicts('adminTokenFile'),
     )
     .addOption(new Option('--admin-token-file <file>', 'read the admin token from this file (trailing newline ignored)').env('ADMIN_TOKEN_FILE'))
-    .addOption(new Option('--debounce <duration>', 'quiet window that coalesces etcd events (e.g. 10ms)').default(10, '10ms').argParser(durationMs))
-    .addOption(new Option('--max-wait <duration>', 'longest a change waits for the quiet window').default(100, '100ms').argParser(durationMs))
+    .addOption(
+      new Option('--debounce <duration>', 'an isolated change is published at once; changes arriving within this window of the last publish are batched until the window passes quietly')
+        .default(10, '10ms')
+        .argParser(durationMs),
+    )
+    .addOption(new Option('--max-wait <duration>', 'longest a change waits while a burst goes on').default(100, '100ms').argParser(durationMs))
     .addOption(new Option('--service-gc <duration>', 'how long a service without instances keeps its resources').default(600_000, '10m').argParser(durationMs))
     .addOption(new Option('--xds-tls-cert <file>', 'serve xDS over TLS with this certificate (with --xds-tls-key)').env('XDS_TLS_CERT'))
     .addOption(new Option('--xds-tls-key <file>', 'private key for --xds-tls-cert').env('XDS_TLS_KEY'))
     .addOption(new Option('--xds-tls-client-ca <file>', 'require client certificates signed by this CA (mTLS)').env('XDS_TLS_CLIENT_CA'))
+    .addOption(
+      new Option('--state-prefix <prefix>', "etcd prefix of the control plane's own state (grace periods, last good values), shared by replicas")
+        .env('XDS_STATE_PREFIX'),
+    )
+    .option('--no-shared-state', 'keep grace periods and last good values in this process only (replicas and restarts may then disagree)')
+    .addOption(
+      new Option('--max-resource-names <n>', 'most resource names one xDS request may carry (more is refused with INVALID_ARGUMENT)')
+        .default(100_000)
+        .argParser(positiveInt),
+    )
     .option('--no-health-checks', 'disable active health checks')
     .addOption(new Option('--health-concurrency <n>', 'probes in flight at most').default(16).argParser(positiveInt))
     .addOption(
@@ -75,9 +92,11 @@ export function serveCommand(): Command {
         quietMs: flags.debounce,
         maxWaitMs: flags.maxWait,
         serviceGcMs: flags.serviceGc,
+        ...(flags.sharedState === false ? { statePrefix: false as const } : flags.statePrefix ? { statePrefix: flags.statePrefix } : {}),
         healthChecks: flags.healthChecks,
         healthConcurrency: flags.healthConcurrency,
         resourceTtlMs: flags.resourceTtl,
+        maxResourceNames: flags.maxResourceNames,
       });
       let stopping = false;
       const shutdown = (signal: string) => {
