@@ -38,6 +38,23 @@ export interface RegistrationInput {
   modRevision: string;
 }
 
+/** Separates a key that is not valid UTF-8 from the hex of its bytes (see decodeKey). */
+const INVALID_UTF8_MARK = '\u0000';
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * An etcd key as text. Keys that are not valid UTF-8 would otherwise decode lossily and collide (`a\xff` and
+ * `a\xfe` both read `a\ufffd`): those get the hex of their bytes appended after a NUL, so each stays distinct,
+ * and parseKey rejects them with a reason.
+ */
+export function decodeKey(bytes: Buffer): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return `${bytes.toString('utf8')}${INVALID_UTF8_MARK}${bytes.toString('hex')}`;
+  }
+}
+
 /** Splits `<prefix><service>/<instance-id>`; the service is the first segment, the instance id all the rest. */
 export function parseKey(prefix: string, key: string): KeyParseResult {
   if (!key.startsWith(prefix)) return { ok: false, reason: `key "${key}" is not under the prefix "${prefix}"` };
@@ -54,6 +71,9 @@ export function parseKey(prefix: string, key: string): KeyParseResult {
   }
   if (instanceId === '') {
     return { ok: false, service, reason: `key "${key}" has no instance id: expected ${prefix}${service}/<instance-id>` };
+  }
+  if (instanceId.includes(INVALID_UTF8_MARK)) {
+    return { ok: false, service, reason: `key is not valid UTF-8 (its bytes: ${instanceId.slice(instanceId.indexOf(INVALID_UTF8_MARK) + 1)})` };
   }
   return { ok: true, service, instanceId };
 }

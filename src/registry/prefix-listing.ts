@@ -6,6 +6,7 @@
 // the whole listing later with the smaller size (a page of one key always fits: etcd caps a value at 1.5 MiB
 // by default).
 import { Range, type Etcd3, type IKeyValue } from 'etcd3';
+import { decodeKey } from './parse.js';
 import type { StoredKeyValue } from './store.js';
 
 export interface PrefixListing {
@@ -43,7 +44,7 @@ function smallerPageSize(pageSize: number, err: unknown): number {
 }
 
 export function toStoredKeyValue(kv: IKeyValue): StoredKeyValue {
-  return { key: kv.key.toString('utf8'), value: kv.value, lease: String(kv.lease ?? '0'), modRevision: String(kv.mod_revision) };
+  return { key: decodeKey(kv.key), value: kv.value, lease: String(kv.lease ?? '0'), modRevision: String(kv.mod_revision) };
 }
 
 /**

@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { DEFAULT_PAGE_SIZE, isResourceExhausted, listPrefix, PageTooLargeError } from './prefix-listing.js';
+import { decodeKey } from './parse.js';
 import { RegistryStore, type Replacement, type StoredKeyValue } from './store.js';
 import type { RegistryChange, RegistryView, WatchState } from './types.js';
 
@@ -316,7 +317,7 @@ export class PrefixWatcher<Change extends { changeSeenAt: number }, Listing = Re
     // 3.5.8 could send one ahead of events still queued for this watcher. Resuming from the last event is exact.
     if (response.events.length === 0) return;
     for (const event of response.events) {
-      const key = event.kv.key.toString('utf8');
+      const key = decodeKey(event.kv.key);
       const modRevision = String(event.kv.mod_revision);
       if (event.type === 'Put') this.store.applyPut(key, event.kv.value, String(event.kv.lease ?? '0'), modRevision);
       else this.store.applyDelete(key, modRevision);

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { decodeKey } from '../../src/registry/parse.js';
 import { RegistryStore } from '../../src/registry/store.js';
 
 interface LogLine {
@@ -151,5 +152,22 @@ describe('RegistryStore', () => {
     const resync = store.commit(0);
     expect([...resync.changedServices].sort()).toEqual(['s3', 's4']);
     expect(resync.view.services.get('s5')).toBe(before.services.get('s5'));
+  });
+
+  it('keeps keys that are not valid UTF-8 apart and rejects each with a reason', () => {
+    const { store } = storeWithLog();
+    const ff = decodeKey(Buffer.concat([Buffer.from('/services/utf/a'), Buffer.from([0xff])]));
+    const fe = decodeKey(Buffer.concat([Buffer.from('/services/utf/a'), Buffer.from([0xfe])]));
+    expect(ff).not.toBe(fe);
+    store.applyPut(ff, good('10.0.0.1'), '0', '2');
+    store.applyPut(fe, good('10.0.0.2'), '0', '3');
+    let view = store.commit(0).view;
+    expect(view.services.has('utf')).toBe(false);
+    expect(view.rejected.get(ff)?.reason).toMatch(/not valid UTF-8/);
+    expect(view.rejected.get(fe)?.reason).toMatch(/not valid UTF-8/);
+    store.applyDelete(fe, '4');
+    view = store.commit(0).view;
+    expect(view.rejected.has(ff)).toBe(true);
+    expect(view.rejected.has(fe)).toBe(false);
   });
 });

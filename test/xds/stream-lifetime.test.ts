@@ -1,7 +1,7 @@
 // A stream cancelled before the server handles it must not stay registered (it would be pushed to, and held in
 // memory, for the life of the connection).
 import * as grpc from '@grpc/grpc-js';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { useXdsFixture } from '../support/xds-fixture.js';
 
