@@ -3,12 +3,13 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runDemo } from '../demo/run-demo.js';
 import { LOG_LEVELS } from '../logger.js';
+import { endpointList, keyPrefix } from './etcd-flags.js';
 import { hostPort, positiveInt } from './flags.js';
 
 interface DemoFlags {
   duration?: number;
   rate: number;
-  etcdEndpoints: string;
+  etcdEndpoints: string[];
   etcdBinary: string;
   prefix: string;
   xdsAddress: string;
@@ -57,9 +58,14 @@ export function demoCommand(): Command {
     .description('run etcd (found or started), the control plane, gRPC backends and a proxyless gRPC client, and show the balancing')
     .addOption(new Option('--duration <s>', 'run a scripted timeline (drain at 1/3, kill at 2/3) and exit 0 after this long').argParser(durationSeconds))
     .addOption(new Option('--rate <n/s>', 'calls per second the client sends').default(50).argParser(callsPerSecond))
-    .addOption(new Option('--etcd-endpoints <urls>', 'etcd to use when it answers; otherwise an etcd is started here').env('ETCD_ENDPOINTS').default('http://127.0.0.1:2379'))
+    .addOption(
+      new Option('--etcd-endpoints <urls>', 'etcd to use when it answers; otherwise an etcd is started here')
+        .env('ETCD_ENDPOINTS')
+        .default(['http://127.0.0.1:2379'], 'http://127.0.0.1:2379')
+        .argParser(endpointList),
+    )
     .option('--etcd-binary <path>', 'etcd binary to start when none answers at --etcd-endpoints', 'etcd')
-    .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').default('/services/'))
+    .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').default('/services/').argParser(keyPrefix))
     .addOption(new Option('--xds-address <host:port>', 'xDS listen address (any free port when the default is taken)').default('127.0.0.1:18000').argParser(hostPort))
     .addOption(new Option('--admin-address <host:port>', 'admin HTTP listen address (any free port when the default is taken)').default('127.0.0.1:19000').argParser(hostPort))
     .addOption(new Option('--backends <n>', 'gRPC backends to start').default(3).argParser(positiveInt))
@@ -82,7 +88,7 @@ export function demoCommand(): Command {
     const interactive = flags.duration === undefined && process.stdin.isTTY === true;
     try {
       await runDemo({
-        etcdEndpoints: flags.etcdEndpoints.split(',').map((e) => e.trim()).filter(Boolean),
+        etcdEndpoints: flags.etcdEndpoints,
         etcdBinary: flags.etcdBinary,
         prefix: flags.prefix,
         xdsAddress: flags.xdsAddress,

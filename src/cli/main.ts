@@ -6,9 +6,11 @@ import { registrarCommand } from './registrar.js';
 import { servicesCommand, clientsCommand } from './inspect.js';
 import { demoCommand } from './demo.js';
 import { validateEnvoyCommand } from './validate-envoy.js';
-import { etcdFlagsProblem } from './etcd-flags.js';
-import { adminFlagsProblem } from './serve.js';
+import { etcdFlagsProblem, loadEtcdSecrets } from './etcd-flags.js';
+import { adminFlagsProblem, loadAdminSecrets } from './serve.js';
 import { sampleBackendCommand } from './sample-backend.js';
+import { deregisterCommand, drainCommand } from './operator-drain.js';
+import { bootstrapCommand } from './bootstrap.js';
 import { configCommand } from './config.js';
 
 /** Bad flags exit 2 (usage error), like most Unix tools; --help and --version exit 0. */
@@ -28,16 +30,21 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand());
   program.addCommand(registerCommand());
   program.addCommand(registrarCommand());
+  program.addCommand(drainCommand());
+  program.addCommand(deregisterCommand());
   program.addCommand(servicesCommand());
   program.addCommand(clientsCommand());
   program.addCommand(demoCommand());
   program.addCommand(validateEnvoyCommand());
+  program.addCommand(bootstrapCommand());
   program.addCommand(sampleBackendCommand());
   program.addCommand(configCommand());
   exitTwoOnUsageErrors(program);
   // Flag combinations that no single option parser can check: a usage error (exit 2) before the command runs.
   program.hook('preAction', (_program, command) => {
-    const problem = etcdFlagsProblem(command.opts()) ?? adminFlagsProblem(command.opts());
+    const warn = (line: string): void => void process.stderr.write(`${line}\n`);
+    const problem =
+      loadEtcdSecrets(command, warn) ?? loadAdminSecrets(command, warn) ?? etcdFlagsProblem(command.opts()) ?? adminFlagsProblem(command.opts());
     if (problem) command.error(`error: ${problem}`, { exitCode: 2 });
   });
   return program;

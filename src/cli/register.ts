@@ -1,18 +1,20 @@
 // `etcd-xds register`: registers one instance through the SDK, stays alive, and on SIGINT/SIGTERM drains and
 // deregisters before exiting 0. Flag errors exit 2 with a message naming the flag.
 import net from 'node:net';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { LOG_LEVELS, createLogger } from '../logger.js';
 import { parseCidr } from '../registration/address.js';
 import { register, type RegisterOptions, type Registration } from '../registration/register.js';
 import type { HealthCheckSpec, Locality } from '../registry/types.js';
-import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
+import { addEtcdOptions, etcdConnection, prefixOption, type EtcdFlags } from './etcd-flags.js';
+import { addLogOptions, type LogFlags } from './log-flags.js';
 import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
+import { MAX_PRIORITY, MAX_WEIGHT } from '../registry/registration-rules.js';
 import { handleStopSignals } from './stop-signals.js';
 
 
 /** What commander hands the action: raw strings, checked by parseRegisterFlags. */
-export interface RegisterFlags extends EtcdFlags {
+export interface RegisterFlags extends EtcdFlags, Partial<LogFlags> {
   service: string;
   port: string;
   address: string;
@@ -105,8 +107,8 @@ export function parseRegisterFlags(flags: RegisterFlags): RegisterOptions {
   if (flags.interface !== undefined) options.interface = flags.interface;
   if (flags.cidr !== undefined) options.cidr = flags.cidr;
   if (flags.ipv6) options.family = 6;
-  if (flags.weight !== undefined) options.weight = integerFlag('--weight', flags.weight, 0);
-  if (flags.priority !== undefined) options.priority = integerFlag('--priority', flags.priority, 0, 127);
+  if (flags.weight !== undefined) options.weight = integerFlag('--weight', flags.weight, 0, MAX_WEIGHT);
+  if (flags.priority !== undefined) options.priority = integerFlag('--priority', flags.priority, 0, MAX_PRIORITY);
   if (flags.instanceId !== undefined) options.instanceId = flags.instanceId;
   if (flags.healthCheck !== undefined) options.healthCheck = parseHealthCheckFlag(flags.healthCheck);
   return options;
@@ -119,7 +121,7 @@ export function registerCommand(): Command {
     .description('register one service instance in etcd and keep it registered until SIGINT/SIGTERM (then drain)')
     .requiredOption('--service <name>', 'service name')
     .requiredOption('--port <port>', 'port the instance serves on (1-65535)');
-  addEtcdOptions(command)
+  addLogOptions(addEtcdOptions(command))
     .option('--address <ip>', "'auto' (detect from network interfaces) or an IPv4/IPv6 literal", 'auto')
     .option('--interface <name>', "network interface for --address auto, e.g. 'eth0'")
     .option('--cidr <cidr>', 'network the detected address must lie in, e.g. 10.0.0.0/8')
@@ -134,8 +136,7 @@ export function registerCommand(): Command {
     .option('--drain-seconds <seconds>', 'how long to stay listed as draining before deregistering', '5')
     .option('--instance-id <id>', 'instance id (default <hostname>-<address>-<port>)')
     .option('--health-check <spec>', 'health check the control plane runs: tcp | http[:/path] | grpc[:service]')
-    .addOption(new Option('--prefix <prefix>', 'etcd key prefix').env('XDS_PREFIX').default('/services/'))
-    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info'))
+    .addOption(prefixOption('etcd key prefix'))
     .option('--no-wait-for-port', 'register at once instead of waiting (up to 30 s) for the port to accept connections')
     .action(async (flags: RegisterFlags) => {
       let options: RegisterOptions;
@@ -144,28 +145,53 @@ export function registerCommand(): Command {
       } catch (err) {
         return command.error(`error: ${(err as Error).message}`, { exitCode: 2, code: 'etcd-xds.invalidFlag' });
       }
-      await runRegistration(options, flags.logLevel);
+      await runRegistration(options, flags);
     });
   return command;
 }
 
+/** Lines for the person who started `register`, beside the JSON log: what happened to the registration. */
+function narrate(registration: Registration, drainSeconds: number, say: (line: string) => void): void {
+  const where = `${registration.instance.address}:${registration.instance.port}`;
+  registration.on('registered', ({ leaseId, again }) =>
+    say(again ? `re-registered ${registration.key} under a new lease ${leaseId}` : `registered ${registration.key} (${where}) under lease ${leaseId}`),
+  );
+  registration.on('lost', ({ leaseId, error }) => say(`lease ${leaseId} lost (${error.message}); registering again`));
+  registration.on('draining', ({ by }) =>
+    say(
+      by === 'operator'
+        ? `an operator marked ${registration.key} draining: it stays draining (stop this process to deregister)`
+        : `draining: listed as draining for ${drainSeconds} s, then deregistered (send the signal again to skip the wait)`,
+    ),
+  );
+  registration.on('deregistered', ({ by }) => {
+    if (by === 'instance') return say(`deregistered ${registration.key} (key deleted, lease revoked)`);
+    say(`an operator deregistered ${registration.key}: it stays deregistered until this process restarts (stop it with Ctrl-C or SIGTERM)`);
+    // Nothing else keeps the process alive now; exiting would let a supervisor restart it and register it again.
+    setInterval(() => {}, 3_600_000);
+  });
+}
+
 /** Registers, then waits for SIGINT/SIGTERM: the first drains, a second one deregisters at once. */
-async function runRegistration(options: RegisterOptions, logLevel: string): Promise<void> {
-  const logger = createLogger(logLevel, 'etcd-xds-register');
+async function runRegistration(options: RegisterOptions, flags: RegisterFlags): Promise<void> {
+  const logger = createLogger(flags.logLevel, 'etcd-xds-register', flags.logFormat ?? 'auto');
+  const say = (line: string): void => void process.stdout.write(`${line}\n`);
   const signals = handleStopSignals(logger, 'instance');
   let registration: Registration;
   try {
     registration = await register({ ...options, logger, signal: signals.startup });
   } catch (err) {
     if (signals.startup.aborted) {
-      logger.info({}, 'stopped before registering');
+      say('stopped before the instance was registered: nothing to deregister');
       process.exit(0);
     }
     process.stderr.write(`etcd-xds register: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  // register() resolved: the key is written; later events are narrated as they come.
+  say(`registered ${registration.key} (${registration.instance.address}:${registration.instance.port}) under lease ${registration.leaseId() ?? '?'}; stop with Ctrl-C or SIGTERM`);
+  narrate(registration, options.drainSeconds ?? 5, say);
   signals.started({ drain: () => registration.drain(), stopNow: () => registration.deregister() });
-  logger.info({ key: registration.key, instance: registration.instance }, 'registered; stop with SIGINT or SIGTERM');
   await signals.stopped;
   process.exit(0);
 }

@@ -1,24 +1,22 @@
 // `etcd-xds registrar --config instances.yaml`: registers the listed instances while their probes pass, until
 // SIGINT/SIGTERM, then deregisters them all. A bad config file exits 2 with the path of the offending field.
-import { Command, Option } from 'commander';
-import { LOG_LEVELS, createLogger } from '../logger.js';
-import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
+import { Command } from 'commander';
+import { addEtcdOptions, etcdConnection, prefixOption, type EtcdFlags } from './etcd-flags.js';
+import { addLogOptions, loggerFromFlags, type LogFlags } from './log-flags.js';
 import { loadRegistrarConfig, type RegistrarConfig } from '../registration/registrar-config.js';
 import { Registrar } from '../registration/registrar.js';
 
-interface RegistrarFlags extends EtcdFlags {
+interface RegistrarFlags extends EtcdFlags, LogFlags {
   config: string;
   prefix: string;
-  logLevel: string;
 }
 
 export function registrarCommand(): Command {
   const command = new Command('registrar')
     .description('probe the instances listed in a YAML file and keep the healthy ones registered in etcd')
     .requiredOption('--config <file>', 'YAML file listing the instances and their probes');
-  addEtcdOptions(command)
-    .addOption(new Option('--prefix <prefix>', 'etcd key prefix').env('XDS_PREFIX').default('/services/'))
-    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(LOG_LEVELS))
+  addLogOptions(addEtcdOptions(command))
+    .addOption(prefixOption('etcd key prefix'))
     .action(async (flags: RegistrarFlags) => {
       let config: RegistrarConfig;
       try {
@@ -26,7 +24,7 @@ export function registrarCommand(): Command {
       } catch (err) {
         return command.error(`error: ${(err as Error).message}`, { exitCode: 2, code: 'etcd-xds.invalidConfig' });
       }
-      const logger = createLogger(flags.logLevel, 'etcd-xds-registrar');
+      const logger = loggerFromFlags(flags, 'etcd-xds-registrar');
       const registrar = new Registrar({ config, etcd: etcdConnection(flags), prefix: flags.prefix, logger });
       registrar.start();
       await new Promise<void>((resolve) => {

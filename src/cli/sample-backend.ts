@@ -2,14 +2,14 @@
 // the docker-compose demo and for trying etcd-xds by hand. SIGTERM/SIGINT drains it, stops it, and exits 0.
 import net from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS, createLogger } from '../logger.js';
-import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
+import { addEtcdOptions, etcdConnection, prefixOption, type EtcdFlags } from './etcd-flags.js';
+import { addLogOptions, loggerFromFlags, type LogFlags } from './log-flags.js';
 import { startSampleBackend, type SampleBackend, type SampleBackendKind } from '../demo/sample-backend.js';
 import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
 import { handleStopSignals } from './stop-signals.js';
 import { positiveInt } from './flags.js';
 
-interface SampleBackendFlags extends EtcdFlags {
+interface SampleBackendFlags extends EtcdFlags, LogFlags {
   kind: SampleBackendKind;
   service: string;
   port: number;
@@ -20,7 +20,6 @@ interface SampleBackendFlags extends EtcdFlags {
   drainSeconds: number;
   ttl: number;
   zone?: string;
-  logLevel: string;
 }
 
 function portOrZero(value: string): number {
@@ -47,7 +46,8 @@ function seconds(value: string): number {
 
 export function sampleBackendCommand(): Command {
   const command = new Command('sample-backend');
-  return addEtcdOptions(command)
+  addLogOptions(addEtcdOptions(command));
+  return command
     .description('run a sample HTTP or gRPC (etcdxds.v1.Greeter) backend that registers itself in etcd; SIGTERM drains it')
     .addOption(new Option('--kind <kind>', 'http: JSON naming service, instance and path (/healthz too); grpc: Greeter + grpc.health.v1').choices(['http', 'grpc']).makeOptionMandatory())
     .addOption(new Option('--service <name>', 'service name to register under').argParser(serviceName).makeOptionMandatory())
@@ -55,11 +55,10 @@ export function sampleBackendCommand(): Command {
     .option('--instance-id <id>', 'instance id (default <hostname>-<address>-<port>)')
     .addOption(new Option('--address <ip>', "address to register: 'auto' (detected) or an IPv4/IPv6 literal").default('auto').argParser(addressFlag))
     .addOption(new Option('--host <ip>', 'address to listen on (default 0.0.0.0, or :: for an IPv6 --address)').argParser(addressFlag))
-    .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').env('XDS_PREFIX').default('/services/'))
+    .addOption(prefixOption('etcd key prefix of registrations'))
     .addOption(new Option('--drain-seconds <s>', 'how long to stay listed as draining after SIGTERM before deregistering').default(5).argParser(seconds))
     .addOption(new Option('--ttl <s>', 'lease TTL: how long the key outlives a crash').default(10).argParser(positiveInt))
     .option('--zone <zone>', 'locality zone to register')
-    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(LOG_LEVELS))
     .action(async (flags: SampleBackendFlags) => {
       await runSampleBackend(flags);
     });
@@ -67,7 +66,7 @@ export function sampleBackendCommand(): Command {
 
 /** Starts, registers, then waits for SIGINT/SIGTERM: the first drains, a second one deregisters at once. */
 async function runSampleBackend(flags: SampleBackendFlags): Promise<void> {
-  const logger = createLogger(flags.logLevel, 'etcd-xds-sample-backend');
+  const logger = loggerFromFlags(flags, 'etcd-xds-sample-backend');
   const signals = handleStopSignals(logger, 'backend');
   let backend: SampleBackend;
   try {

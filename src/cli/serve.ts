@@ -2,11 +2,12 @@
 import { Command, Option } from 'commander';
 import { NON_LOOPBACK_WITHOUT_TOKEN, isLoopbackHost, parseListenAddress } from '../admin/server.js';
 import { startControlPlane } from '../control-plane.js';
-import { LOG_LEVELS, createLogger } from '../logger.js';
-import { addEtcdOptions, etcdConnection, type EtcdFlags } from './etcd-flags.js';
+import { addEtcdOptions, etcdConnection, prefixOption, readSecretFile, secretOnCommandLineWarning, type EtcdFlags } from './etcd-flags.js';
 import { durationMs, hostPort, positiveInt } from './flags.js';
+import { addLogOptions, loggerFromFlags, type LogFlags } from './log-flags.js';
+import { listenProblem } from './listen-probe.js';
 
-interface ServeFlags extends EtcdFlags {
+interface ServeFlags extends EtcdFlags, LogFlags {
   xdsTlsCert?: string;
   xdsTlsKey?: string;
   xdsTlsClientCa?: string;
@@ -14,7 +15,7 @@ interface ServeFlags extends EtcdFlags {
   xdsAddress: string;
   adminAddress: string;
   adminToken?: string;
-  logLevel: string;
+  adminTokenFile?: string;
   debounce: number;
   maxWait: number;
   serviceGc: number;
@@ -28,12 +29,17 @@ interface ServeFlags extends EtcdFlags {
 
 export function serveCommand(): Command {
   const command = new Command('serve').description('run the control plane: watch etcd, serve xDS (ADS, SotW and delta) and the admin API');
-  return addEtcdOptions(command)
-    .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').env('XDS_PREFIX').default('/services/'))
+  addLogOptions(addEtcdOptions(command));
+  return command
+    .addOption(prefixOption('etcd key prefix of registrations'))
     .addOption(new Option('--xds-address <host:port>', 'xDS gRPC listen address (port 0 = any free port)').env('XDS_ADDRESS').default('0.0.0.0:18000').argParser(hostPort))
     .addOption(new Option('--admin-address <host:port>', 'admin HTTP listen address').env('ADMIN_ADDRESS').default('127.0.0.1:19000').argParser(hostPort))
-    .addOption(new Option('--admin-token <token>', 'Bearer token for the admin API (required off loopback)').env('ADMIN_TOKEN'))
-    .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(LOG_LEVELS))
+    .addOption(
+      new Option('--admin-token <token>', 'Bearer token for the admin API (required off loopback); prefer ADMIN_TOKEN or --admin-token-file, as the command line is visible to every local user')
+        .env('ADMIN_TOKEN')
+        .conflicts('adminTokenFile'),
+    )
+    .addOption(new Option('--admin-token-file <file>', 'read the admin token from this file (trailing newline ignored)').env('ADMIN_TOKEN_FILE'))
     .addOption(
       new Option('--debounce <duration>', 'an isolated change is published at once; changes arriving within this window of the last publish are batched until the window passes quietly')
         .default(10, '10ms')
@@ -62,7 +68,15 @@ export function serveCommand(): Command {
         .argParser(durationMs),
     )
     .action(async (flags: ServeFlags) => {
-      const logger = createLogger(flags.logLevel);
+      // Before waiting for etcd: a taken port is the user's to fix now, not after the first sync.
+      for (const [what, address] of [['xDS address', flags.xdsAddress], ['admin address', flags.adminAddress]] as const) {
+        const problem = await listenProblem(what, address);
+        if (problem) {
+          process.stderr.write(`etcd-xds serve: ${problem}\n`);
+          process.exit(1);
+        }
+      }
+      const logger = loggerFromFlags(flags, 'etcd-xds');
       const { endpoints, ...etcdAuth } = etcdConnection(flags);
       const plane = await startControlPlane({
         etcdEndpoints: [...endpoints],
@@ -106,6 +120,19 @@ export function serveCommand(): Command {
     });
 }
 
+
+/** Reads `--admin-token-file` into the token and warns about a token on the command line; returns a usage problem. */
+export function loadAdminSecrets(command: Command, warn: (line: string) => void): string | undefined {
+  const flags = command.opts<Partial<ServeFlags>>();
+  if (!('adminAddress' in flags)) return undefined;
+  const warning = secretOnCommandLineWarning(command, 'adminToken', '--admin-token', 'ADMIN_TOKEN or --admin-token-file');
+  if (warning) warn(warning);
+  if (flags.adminTokenFile === undefined) return undefined;
+  const secret = readSecretFile(flags.adminTokenFile, '--admin-token-file');
+  if ('problem' in secret) return secret.problem;
+  command.setOptionValueWithSource('adminToken', secret.value, 'config');
+  return undefined;
+}
 
 /** Flag combinations of `serve` that are usage errors (checked before the command runs). */
 export function adminFlagsProblem(flags: Partial<ServeFlags>): string | undefined {

@@ -34,6 +34,7 @@ export class GreeterFleet {
       for (let i = 0; i < options.count; i++) await fleet.add();
     } catch (err) {
       await fleet.stopAll();
+      fleet.close();
       throw err;
     }
     return fleet;
@@ -86,15 +87,26 @@ export class GreeterFleet {
     return member.backend;
   }
 
-  /** Drains every backend still running, in parallel, then closes the etcd client. */
+  /** Drains every backend still running, in parallel. */
   async drainAll(): Promise<void> {
     await Promise.all(this.running().map((m) => m.backend.drain()));
-    this.closeClient();
   }
 
-  /** Deregisters every backend still running at once (cutting drains short), then closes the etcd client. */
+  /** Deregisters every backend still running at once (cutting drains short). */
   async stopAll(): Promise<void> {
     await Promise.all(this.running().map((m) => m.backend.stop()));
+  }
+
+  /** The fleet's instance ids whose keys etcd still holds (asked of etcd, not remembered). */
+  async stillRegistered(): Promise<string[]> {
+    const prefix = `${this.options.prefix.endsWith('/') ? this.options.prefix : `${this.options.prefix}/`}${this.options.service}/`;
+    const keys = await this.client.getAll().prefix(prefix).keys();
+    const ids = new Set(keys.map((key) => key.slice(prefix.length)));
+    return this.members.map((m) => m.backend.instanceId).filter((id) => ids.has(id));
+  }
+
+  /** Closes the shared etcd client (after drainAll/stopAll). */
+  close(): void {
     this.closeClient();
   }
 

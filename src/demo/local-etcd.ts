@@ -63,7 +63,9 @@ export async function useOrSpawnEtcd(endpoints: string[], options: { binary?: st
         `install it (Debian/Ubuntu: ${ETCD_INSTALL_HINT}) or pass --etcd-endpoints of a running etcd`,
     );
   }
-  const etcd = await LocalEtcd.create({ binary, name: 'demo' });
+  // Its own process group: a terminal's Ctrl-C (SIGINT to the whole foreground group) must reach only the demo, which
+  // then drains and deregisters its backends while etcd still answers, and stops etcd last.
+  const etcd = await LocalEtcd.create({ binary, name: 'demo', ownProcessGroup: true });
   try {
     await etcd.start(options.startTimeoutMs ?? 15_000);
   } catch (err) {
@@ -98,11 +100,20 @@ export class LocalEtcd {
     private readonly dataDir: string,
     private readonly clientPort: number,
     private readonly peerPort: number,
+    private readonly ownProcessGroup: boolean,
   ) {}
 
-  static async create(options: { binary?: string; name?: string } = {}): Promise<LocalEtcd> {
+  /** `ownProcessGroup`: out of the terminal's signals, so only this process decides when etcd stops. */
+  static async create(options: { binary?: string; name?: string; ownProcessGroup?: boolean } = {}): Promise<LocalEtcd> {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'etcd-xds-etcd-'));
-    return new LocalEtcd(options.binary ?? 'etcd', options.name ?? 'etcd-xds', dataDir, await freeLoopbackPort(), await freeLoopbackPort());
+    return new LocalEtcd(
+      options.binary ?? 'etcd',
+      options.name ?? 'etcd-xds',
+      dataDir,
+      await freeLoopbackPort(),
+      await freeLoopbackPort(),
+      options.ownProcessGroup ?? false,
+    );
   }
 
   get endpoint(): string {
@@ -126,7 +137,7 @@ export class LocalEtcd {
         '--initial-cluster', `${this.name}=${peer}`,
         '--log-level', 'error',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: this.ownProcessGroup },
     );
     child.stdout?.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-4000)));
     child.stderr?.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-4000)));

@@ -4,14 +4,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { greeterClient } from './greeter.js';
 
-/** Writes the gRPC xDS bootstrap (XDS-NOTES.md: node.locality must be present) and returns its path. */
-export function writeBootstrap(dir: string, xdsAddress: string, nodeId: string): string {
+/** Writes a gRPC xDS bootstrap document (built by `etcd-xds bootstrap grpc`'s builder) and returns its path. */
+export function writeBootstrapFile(dir: string, document: Record<string, unknown>): string {
   const file = path.join(dir, 'grpc-xds-bootstrap.json');
-  const bootstrap = {
-    xds_servers: [{ server_uri: xdsAddress, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-    node: { id: nodeId, cluster: 'etcd-xds-demo', locality: {} },
-  };
-  writeFileSync(file, `${JSON.stringify(bootstrap, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
   return file;
 }
 

@@ -71,6 +71,11 @@ export class LeasedKey extends EventEmitter<LeasedKeyEvents> {
     return this.currentLeaseId;
   }
 
+  /** True once the key has been written at least once (so deleting it is a deregistration). */
+  wasWritten(): boolean {
+    return this.everRegistered;
+  }
+
   isClosed(): boolean {
     return this.state === 'closed';
   }
@@ -89,6 +94,14 @@ export class LeasedKey extends EventEmitter<LeasedKeyEvents> {
     const lease = this.lease;
     if (this.state !== 'registered' || !lease) return; // the registration loop writes the new value
     await lease.put(this.key).value(value).options(this.deadline());
+  }
+
+  /**
+   * The value to write from now on, without writing it: the key already holds it (someone else wrote it), and a
+   * re-registration after a lost lease must write it rather than the old one.
+   */
+  adoptValue(value: string): void {
+    this.value = value;
   }
 
   /** Stops keeping the key alive without deleting it: it expires with its lease's TTL (like a crashed process). */

@@ -1,9 +1,12 @@
 // The value a registration writes to etcd: the native JSON record of DESIGN.md (format 1), and the validation of the
 // fields a caller supplies for it. Shared by the SDK, the CLI and the registrar so all three write the same thing.
+// The limits are the reader's (registry/registration-rules.ts), and every record is read back with the reader's own
+// parser before it is written: a writer here can never publish what the control plane would reject.
 import net from 'node:net';
 import { z } from 'zod';
 import type { HealthCheckSpec, InstanceStatus, Locality, RegistrationRecord } from '../registry/types.js';
-import { SERVICE_NAME_RULE, isValidServiceName } from '../registry/parse.js';
+import { SERVICE_NAME_RULE, isValidServiceName, parseRegistration } from '../registry/parse.js';
+import { MAX_HEALTH_TIMING_MS, MAX_PRIORITY, MAX_WEIGHT, MIN_HEALTH_INTERVAL_MS } from '../registry/registration-rules.js';
 
 export type { RegistrationRecord };
 
@@ -16,8 +19,16 @@ export const ipAddressSchema = z
   .string()
   .refine((value) => net.isIP(value) !== 0, 'must be an IPv4 or IPv6 literal (Envoy rejects hostnames)');
 export const portSchema = z.number().int('port must be an integer').min(1, 'port must be 1–65535').max(65535, 'port must be 1–65535');
-export const weightSchema = z.number().int('weight must be an integer').min(0, 'weight must be ≥ 0 (0 means draining)');
-export const prioritySchema = z.number().int('priority must be an integer').min(0, 'priority must be 0–127').max(127, 'priority must be 0–127');
+export const weightSchema = z
+  .number()
+  .int('weight must be an integer')
+  .min(0, 'weight must be ≥ 0 (0 means draining)')
+  .max(MAX_WEIGHT, `weight must be at most ${MAX_WEIGHT}`);
+export const prioritySchema = z
+  .number()
+  .int('priority must be an integer')
+  .min(0, `priority must be 0–${MAX_PRIORITY}`)
+  .max(MAX_PRIORITY, `priority must be 0–${MAX_PRIORITY}`);
 export const instanceIdSchema = z.string().min(1, 'instance id must not be empty');
 export const localitySchema = z.strictObject({
   region: z.string().optional(),
@@ -26,11 +37,19 @@ export const localitySchema = z.strictObject({
 });
 export const metadataSchema = z.record(z.string(), z.string());
 
+/** The record's numbers are proto uint32 fields. */
+const UINT32_MAX = 4_294_967_295;
+export const healthIntervalSchema = z
+  .number()
+  .int()
+  .min(MIN_HEALTH_INTERVAL_MS, `intervalMs must be at least ${MIN_HEALTH_INTERVAL_MS}`)
+  .max(MAX_HEALTH_TIMING_MS, `intervalMs must be at most ${MAX_HEALTH_TIMING_MS} (one hour)`);
+export const healthTimeoutSchema = z.number().int().positive().max(MAX_HEALTH_TIMING_MS, `timeoutMs must be at most ${MAX_HEALTH_TIMING_MS} (one hour)`);
 const probeTiming = {
-  intervalMs: z.number().int().positive().optional(),
-  timeoutMs: z.number().int().positive().optional(),
-  healthyThreshold: z.number().int().positive().optional(),
-  unhealthyThreshold: z.number().int().positive().optional(),
+  intervalMs: healthIntervalSchema.optional(),
+  timeoutMs: healthTimeoutSchema.optional(),
+  healthyThreshold: z.number().int().positive().max(UINT32_MAX).optional(),
+  unhealthyThreshold: z.number().int().positive().max(UINT32_MAX).optional(),
   port: portSchema.optional(),
 };
 export const healthCheckSchema = z.discriminatedUnion('type', [
@@ -98,4 +117,19 @@ export function buildRecord(fields: RecordFields): RegistrationRecord {
 
 export function encodeRecord(record: RegistrationRecord): string {
   return JSON.stringify(record);
+}
+
+/**
+ * What the control plane would say about this record under this key: undefined when it accepts it, else its reason.
+ * The reader's own parser decides, so the writers and the reader cannot drift apart.
+ */
+export function readerRejection(prefix: string, service: string, instanceId: string, record: RegistrationRecord): string | undefined {
+  const result = parseRegistration({
+    prefix: normalizePrefix(prefix),
+    key: registrationKey(prefix, service, instanceId),
+    value: encodeRecord(record),
+    lease: '0',
+    modRevision: '0',
+  });
+  return result.ok ? undefined : result.reason;
 }

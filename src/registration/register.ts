@@ -10,6 +10,7 @@ import { createEtcdClient, type EtcdConnection } from '../registry/etcd-client.j
 import { detectAddress, type AddressFamily } from './address.js';
 import type { BackoffOptions } from './backoff.js';
 import { LeasedKey, type RegistrationLogger } from './leased-key.js';
+import { OwnKeyWatch } from './own-key-watch.js';
 import { waitForPort } from './probe.js';
 import {
   buildRecord,
@@ -22,6 +23,7 @@ import {
   metadataSchema,
   portSchema,
   prioritySchema,
+  readerRejection,
   registrationKey,
   serviceNameSchema,
   weightSchema,
@@ -68,8 +70,10 @@ export interface RegistrationEvents {
   registered: [{ leaseId: string; again: boolean; previousLeaseId?: string }];
   lost: [{ leaseId: string; error: Error }];
   retry: [{ attempt: number; delayMs: number; error: Error }];
-  draining: [];
-  deregistered: [];
+  /** `by: 'operator'`: someone else marked the key draining (etcd-xds drain); the instance keeps it draining. */
+  draining: [{ by: 'instance' | 'operator' }];
+  /** `by: 'operator'`: someone else deleted the key while its lease lived (etcd-xds deregister); it stays deleted. */
+  deregistered: [{ by: 'instance' | 'operator' }];
 }
 
 export interface Registration {
@@ -122,10 +126,12 @@ class ServiceRegistration extends EventEmitter<RegistrationEvents> implements Re
   private record: RegistrationRecord;
   private ending: Promise<void> | undefined;
   private cutDrainShort: (() => void) | undefined;
+  private readonly ownKey: OwnKeyWatch;
 
   constructor(
     readonly key: string,
     record: RegistrationRecord,
+    client: Namespace,
     private readonly leasedKey: LeasedKey,
     private readonly drainSeconds: number,
     private readonly logger: RegistrationLogger,
@@ -136,6 +142,31 @@ class ServiceRegistration extends EventEmitter<RegistrationEvents> implements Re
     leasedKey.on('registered', (e) => this.emit('registered', e));
     leasedKey.on('lost', (e) => this.emit('lost', e));
     leasedKey.on('retry', (e) => this.emit('retry', e));
+    this.ownKey = new OwnKeyWatch(
+      client,
+      key,
+      () => leasedKey.leaseId(),
+      { onDrainingValue: () => this.onOperatorDrain(), onDeletedWhileLeased: () => this.onOperatorDelete() },
+      logger,
+    );
+  }
+
+  /**
+   * Starts noticing what operators do to the key, before register() resolves so that no change is missed. Bounded:
+   * a watch that cannot start in time is logged, and the registration goes on without it.
+   */
+  async watchOwnKey(timeoutMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no watch within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.ownKey.start(), timeout]);
+    } catch (err) {
+      this.logger.warn({ key: this.key, err: (err as Error).message }, 'could not watch the own key; operator drains go unnoticed');
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   get instance(): Readonly<RegistrationRecord> {
@@ -159,6 +190,7 @@ class ServiceRegistration extends EventEmitter<RegistrationEvents> implements Re
 
   close(): void {
     this.cutDrainShort?.();
+    void this.ownKey.close();
     this.leasedKey.release();
     this.ending ??= Promise.resolve();
     this.closeClient();
@@ -176,7 +208,7 @@ class ServiceRegistration extends EventEmitter<RegistrationEvents> implements Re
     } catch (err) {
       this.logger.warn({ key: this.key, err: (err as Error).message }, 'could not mark the instance draining');
     }
-    this.emit('draining');
+    this.emit('draining', { by: 'instance' });
     const timer = setTimeout(endDrain, this.drainSeconds * 1000);
     await drainEnded;
     clearTimeout(timer);
@@ -184,13 +216,57 @@ class ServiceRegistration extends EventEmitter<RegistrationEvents> implements Re
   }
 
   private async remove(): Promise<void> {
+    await this.ownKey.close();
     // After close() (release) the key is left to expire with its lease: not deregistered, so not announced.
     const removed = await this.leasedKey.remove();
     this.closeClient();
-    if (!removed) return;
+    // Never written (stopped while waiting for etcd or the port): nothing was deregistered, so nothing is announced.
+    if (!removed || !this.leasedKey.wasWritten()) return;
     this.logger.info({ key: this.key }, 'deregistered');
-    this.emit('deregistered');
+    this.emit('deregistered', { by: 'instance' });
   }
+
+  /** An operator drained the key: keep it draining, in every later write (a re-registration after a lost lease too). */
+  private onOperatorDrain(): void {
+    if (this.ending || this.record.status === 'draining') return;
+    this.record = { ...this.record, status: 'draining' };
+    this.leasedKey.adoptValue(encodeRecord(this.record));
+    this.logger.warn({ key: this.key }, 'an operator marked this instance draining; it stays draining');
+    this.emit('draining', { by: 'operator' });
+  }
+
+  /** An operator deleted the key: stop keeping it (and never write it back), revoking the lease. */
+  private onOperatorDelete(): void {
+    this.ending ??= (async () => {
+      await this.ownKey.close();
+      await this.leasedKey.remove();
+      this.closeClient();
+      this.logger.warn({ key: this.key }, 'an operator deleted the key; the instance is no longer registered');
+      this.emit('deregistered', { by: 'operator' });
+    })();
+  }
+}
+
+/** What a registration will write, checked: the key and the record, with the instance's address already known. */
+export interface RegistrationPlan {
+  key: string;
+  instanceId: string;
+  record: RegistrationRecord;
+}
+
+/**
+ * Validates the options and builds the record for `address` (an IP literal: `auto` is resolved before). Throws with
+ * the field at fault when the options are invalid or the control plane's reader would reject the record.
+ */
+export function planRegistration(options: RegisterOptions, address: string): RegistrationPlan {
+  const parsed = optionsSchema.safeParse({ ...options, address });
+  if (!parsed.success) throw new Error(`register: invalid options: ${describeIssues(parsed.error)}`);
+  const instanceId = options.instanceId ?? `${os.hostname()}-${address}-${options.port}`;
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const record = buildRecord({ ...options, address });
+  const rejection = readerRejection(prefix, options.service, instanceId, record);
+  if (rejection) throw new Error(`register: the control plane would reject this registration: ${rejection}`);
+  return { key: registrationKey(prefix, options.service, instanceId), instanceId, record };
 }
 
 /**
@@ -202,19 +278,17 @@ export async function register(options: RegisterOptions): Promise<Registration> 
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new Error(`register: invalid options: ${describeIssues(parsed.error)}`);
   const logger = options.logger ?? silentLogger();
-  const address =
-    options.address === undefined || options.address === 'auto'
-      ? detectAddress({ family: options.family, interface: options.interface, cidr: options.cidr, logger })
-      : options.address;
+  const detected = options.address === undefined || options.address === 'auto';
+  const address = detected
+    ? detectAddress({ family: options.family, interface: options.interface, cidr: options.cidr, logger })
+    : options.address!;
+  const { key, record } = planRegistration(options, address);
   const waitForPortMs = options.waitForPortMs ?? 30_000;
   if (waitForPortMs > 0) {
     logger.info({ address, port: options.port, timeoutMs: waitForPortMs }, 'waiting for the port to accept connections');
-    await waitForPort({ address, port: options.port, timeoutMs: waitForPortMs, signal: options.signal });
+    await waitForPort({ address, port: options.port, timeoutMs: waitForPortMs, signal: options.signal, detectLoopbackOnly: detected });
   }
 
-  const instanceId = options.instanceId ?? `${os.hostname()}-${address}-${options.port}`;
-  const key = registrationKey(options.prefix ?? DEFAULT_PREFIX, options.service, instanceId);
-  const record = buildRecord({ ...options, address });
   const { client, owned } = resolveClient(options.etcd);
   let clientClosed = !owned;
   const closeClient = (): void => {
@@ -230,7 +304,7 @@ export async function register(options: RegisterOptions): Promise<Registration> 
     logger,
     backoff: options.backoff,
   });
-  const registration = new ServiceRegistration(key, record, leasedKey, options.drainSeconds ?? 5, logger, closeClient);
+  const registration = new ServiceRegistration(key, record, client, leasedKey, options.drainSeconds ?? 5, logger, closeClient);
 
   // Aborting mid-way deletes whatever an attempt in flight may still write.
   const abort = (): void => void registration.deregister();
@@ -238,6 +312,7 @@ export async function register(options: RegisterOptions): Promise<Registration> 
   try {
     options.signal?.throwIfAborted();
     await leasedKey.start();
+    await registration.watchOwnKey();
     return registration;
   } catch (err) {
     await registration.deregister();

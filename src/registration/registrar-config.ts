@@ -12,22 +12,26 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { MAX_HEALTH_TIMING_MS, MIN_HEALTH_INTERVAL_MS } from '../registry/registration-rules.js';
+import { MAX_HEALTH_TIMING_MS } from '../registry/registration-rules.js';
 import {
+  buildRecord,
   describeIssues,
+  healthIntervalSchema,
+  healthTimeoutSchema,
   instanceIdSchema,
   ipAddressSchema,
   localitySchema,
   metadataSchema,
   portSchema,
   prioritySchema,
+  readerRejection,
   serviceNameSchema,
   weightSchema,
 } from './record.js';
 
 const probeTimingSchema = {
-  intervalMs: z.number().int().min(MIN_HEALTH_INTERVAL_MS).max(MAX_HEALTH_TIMING_MS).default(5_000),
-  timeoutMs: z.number().int().positive().max(MAX_HEALTH_TIMING_MS).default(1_000),
+  intervalMs: healthIntervalSchema.default(5_000),
+  timeoutMs: healthTimeoutSchema.default(1_000),
 };
 
 const probeSchema = z.discriminatedUnion('type', [
@@ -80,6 +84,9 @@ export function parseRegistrarConfig(document: unknown, source = 'config'): Regi
       throw new Error(`${source}: instances[${index}]: duplicate of instances[${earlier}] (${identity})`);
     }
     seen.set(identity, index);
+    // The prefix is not known here; the reader's verdict on the record does not depend on it.
+    const rejection = readerRejection('/services/', instance.service, instanceId, buildRecord(instance));
+    if (rejection) throw new Error(`${source}: instances[${index}]: the control plane would reject this instance: ${rejection}`);
     return { ...instance, instanceId };
   });
   return { ttlSeconds: parsed.data.ttlSeconds, instances };

@@ -111,7 +111,7 @@ describe('etcd-xds demo', () => {
     const spawned = /etcd\s+(http:\/\/127\.0\.0\.1:\d+) \(etcd \S+ started here/.exec(run.stdout);
     expect(spawned, context).not.toBeNull();
     expect(run.stdout, context).toMatch(/calls\/s: greeter-1/);
-    expect(run.stdout, context).toContain('etcd stopped, its data dir removed');
+    expect(run.stdout, context).toContain('etcd stopped (last, after every deregistration), its data dir removed');
     expect(await etcdAnswers([spawned![1]!], 500)).toBe(false);
   });
 

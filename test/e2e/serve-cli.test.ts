@@ -1,5 +1,9 @@
 // `etcd-xds serve` as users run it: a child process that logs the addresses it bound, serves xDS and the admin API,
 // rejects bad flags with exit code 2, and shuts down cleanly on SIGTERM.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../src/snapshot/types.js';
@@ -80,6 +84,74 @@ describe('etcd-xds serve', () => {
       const run = startCli(args);
       expect((await run.exited).code, args.join(' ')).toBe(2);
       expect(run.output()).toContain(message);
+    }
+  });
+
+  it('reports an xDS port already in use at once, in plain words, without waiting for etcd', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(taken.address() as net.AddressInfo).port}`;
+    try {
+      // etcd is unreachable: before the check, serve waited for it and only then failed to bind.
+      const serve = startCli(['serve', '--etcd-endpoints', 'http://127.0.0.1:1', '--xds-address', address, '--admin-address', '127.0.0.1:0']);
+      expect((await serve.exited).code, serve.output()).toBe(1);
+      expect(serve.output()).toContain(`xDS address ${address} is already in use`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('rejects bad etcd endpoints and prefixes at start with exit code 2', async () => {
+    const cases: Array<[string[], string]> = [
+      [['serve', '--etcd-endpoints', '127.0.0.1:2379'], "'127.0.0.1:2379' is not a URL: expected http://HOST:PORT"],
+      [['serve', '--etcd-endpoints', 'localhost:2379'], 'must start with http:// or https://'],
+      [['serve', '--etcd-endpoints', 'http://127.0.0.1:2379/v3'], 'must be only scheme, host and port'],
+      [['serve', '--prefix', 'has space/'], 'a key prefix has no spaces or control characters'],
+      [['serve', '--prefix', ''], 'expected a key prefix'],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => startCli(args)).map(async (run) => ({ code: (await run.exited).code, output: run.output() })));
+    runs.forEach((run, i) => {
+      expect(run.code, run.output).toBe(2);
+      expect(run.output).toContain(cases[i]![1]);
+    });
+  });
+
+  it('reads the admin token from a file (no secret on the command line) and warns when one is given there', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'etcd-xds-serve-secret-'));
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, 's3cret-token\n');
+    const serve = startCli(['serve', '--etcd-endpoints', etcd.endpoint, '--xds-address', '127.0.0.1:0', '--admin-address', '0.0.0.0:0', '--admin-token-file', tokenFile]);
+    try {
+      const admin = await eventually(async () => loggedAddress(serve.output(), 'admin API listening'), Boolean, 'admin address in the log');
+      const port = admin!.slice(admin!.lastIndexOf(':') + 1);
+      expect((await fetch(`http://127.0.0.1:${port}/debug/services`)).status).toBe(401);
+      expect((await fetch(`http://127.0.0.1:${port}/debug/services`, { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200);
+      expect(serve.output()).not.toContain('on the command line is visible');
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const onCommandLine = startCli(['serve', '--etcd-endpoints', 'http://127.0.0.1:1', '--xds-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--admin-token', 'visible']);
+    await eventually(async () => onCommandLine.output(), (out) => out.includes('admin API listening'), 'serve started');
+    expect(onCommandLine.output()).toContain('warning: --admin-token on the command line is visible to every user of this host');
+    onCommandLine.child.kill('SIGTERM');
+    await onCommandLine.exited;
+    const missing = startCli(['serve', '--admin-token-file', '/nonexistent/token']);
+    expect((await missing.exited).code).toBe(2);
+    expect(missing.output()).toContain('--admin-token-file: cannot read /nonexistent/token');
+  });
+
+  it('logs readable lines with --log-format pretty', async () => {
+    const serve = startCli(['serve', '--etcd-endpoints', 'http://127.0.0.1:1', '--xds-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--log-format', 'pretty']);
+    try {
+      const output = await eventually(async () => serve.output(), (out) => out.includes('admin API listening'), 'the admin line');
+      const line = output.split('\n').find((l) => l.includes('admin API listening'))!;
+      expect(line.startsWith('{')).toBe(false);
+      expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: admin API listening/);
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
     }
   });
 });

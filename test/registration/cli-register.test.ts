@@ -86,7 +86,7 @@ describe('register flag parsing', () => {
       [{ port: '0' }, /--port must be an integer from 1 to 65535/],
       [{ port: '80.5' }, /--port must be an integer/],
       [{ ttl: '0' }, /--ttl must be an integer ≥ 1/],
-      [{ weight: '-1' }, /--weight must be an integer ≥ 0/],
+      [{ weight: '-1' }, /--weight must be an integer from 0 to 1000000/],
       [{ priority: '128' }, /--priority must be an integer from 0 to 127/],
       [{ address: 'my-host' }, /--address must be 'auto' or an IPv4\/IPv6 literal/],
       [{ address: '10.0.0.1', interface: 'eth0' }, /only apply with --address auto/],

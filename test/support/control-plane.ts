@@ -1,5 +1,5 @@
 // The whole control plane against a real etcd, on free loopback ports, for end-to-end tests.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/control-plane.js';
@@ -25,10 +25,23 @@ export async function startTestControlPlane(etcd: TestEtcd, options: Partial<Con
   return { plane, xdsAddress, adminUrl: `http://${plane.adminAddress}` };
 }
 
-/** Writes a gRPC xDS bootstrap file pointing at the server and returns its path. */
+let bootstrapDir: string | undefined;
+let bootstrapFiles = 0;
+
+/** One temp dir per test process for its bootstrap files, removed when the process exits. */
+function bootstrapDirectory(): string {
+  if (bootstrapDir === undefined) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'etcd-xds-bootstrap-'));
+    bootstrapDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return bootstrapDir;
+}
+
+/** Writes a gRPC xDS bootstrap file pointing at the server and returns its path (removed at process exit). */
 export function writeXdsBootstrap(xdsAddress: string, nodeId = 'grpc-test-client'): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'etcd-xds-bootstrap-'));
-  const file = path.join(dir, 'bootstrap.json');
+  bootstrapFiles += 1;
+  const file = path.join(bootstrapDirectory(), `bootstrap-${bootstrapFiles}.json`);
   writeFileSync(
     file,
     JSON.stringify({
