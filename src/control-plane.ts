@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { Etcd3 } from 'etcd3';
 import { createAdminMetrics } from './admin/metrics.js';
-import { startAdminServer, type AdminServer } from './admin/server.js';
+import { ActionRefused } from './admin/actions.js';
+import { startAdminServer, type AdminActions, type AdminServer } from './admin/server.js';
+import { InstanceNotFoundError, operatorActions, type OperatorActions } from './registration/operator-drain.js';
 import type { AdminState } from './admin/state.js';
 import { HealthChecker } from './health/health-checker.js';
 import type { Logger } from './logger.js';
@@ -169,6 +171,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     state: adminState,
     metrics,
     logger: logger.child({ component: 'admin' }),
+    actions: adminActions(operatorActions(client, options.prefix)),
   });
 
   // The shared state is read before the registry, so the first listing already knows recorded last good values.
@@ -249,4 +252,20 @@ function syncConfig(config: ConfigWatch, logger: Logger): Promise<void> {
     }, () => resolve());
     config.watcher.start();
   });
+}
+
+/** The admin API's drain/deregister actions on etcd; an unknown instance is the caller's 404. */
+function adminActions(actions: OperatorActions): AdminActions {
+  const refusing = async (run: () => Promise<unknown>): Promise<void> => {
+    try {
+      await run();
+    } catch (err) {
+      if (err instanceof InstanceNotFoundError) throw new ActionRefused(404, err.message);
+      throw err;
+    }
+  };
+  return {
+    drain: (service, instanceId) => refusing(() => actions.drain(service, instanceId)),
+    deregister: (service, instanceId, afterDrainSeconds) => refusing(() => actions.deregister(service, instanceId, afterDrainSeconds)),
+  };
 }

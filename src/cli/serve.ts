@@ -25,6 +25,8 @@ interface ServeFlags extends EtcdFlags, LogFlags {
   statePrefix?: string;
   sharedState: boolean;
   maxResourceNames: number;
+  configPrefix?: string;
+  envoyListenerPort?: number;
 }
 
 export function serveCommand(): Command {
@@ -53,6 +55,10 @@ export function serveCommand(): Command {
     .addOption(
       new Option('--state-prefix <prefix>', "etcd prefix of the control plane's own state (grace periods, last good values), shared by replicas")
         .env('XDS_STATE_PREFIX'),
+    )
+    .addOption(new Option('--config-prefix <prefix>', 'etcd prefix of the configuration objects (ServicePolicy, Gateway)').env('XDS_CONFIG_PREFIX'))
+    .addOption(
+      new Option('--envoy-listener-port <port>', "port of an Envoy's default HTTP listener when its node metadata names none").default(10000).argParser(positiveInt),
     )
     .option('--no-shared-state', 'keep grace periods and last good values in this process only (replicas and restarts may then disagree)')
     .addOption(
@@ -97,6 +103,8 @@ export function serveCommand(): Command {
         healthConcurrency: flags.healthConcurrency,
         resourceTtlMs: flags.resourceTtl,
         maxResourceNames: flags.maxResourceNames,
+        ...(flags.configPrefix ? { configPrefix: flags.configPrefix } : {}),
+        ...(flags.envoyListenerPort ? { envoyListenerPort: flags.envoyListenerPort } : {}),
       });
       let stopping = false;
       const shutdown = (signal: string) => {

@@ -2,7 +2,7 @@
 // time — unknown or misspelt fields, bad enums and scalars, oneof conflicts, malformed well-known types, Anys of
 // unknown types, and the protoc-gen-validate rules — reported with the path of each offending value.
 import protobuf from 'protobufjs';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { envoyRoot, findEnvoyType } from '../protos/envoy-protos.js';
 import { checkProto3Json, type PathSegment, type Proto3JsonProblem } from '../protos/proto3-json.js';
 
@@ -59,6 +59,16 @@ export function validateEnvoyMessage(typeName: string, value: unknown): Validati
 
 /** The line of the deepest YAML node on the path (a missing field points at its parent). */
 function lineOf(doc: Document, lines: LineCounter, path: PathSegment[]): number | undefined {
+  // A field is reported at its key: a block value starts on the line after it.
+  const last = path[path.length - 1];
+  if (typeof last === 'string') {
+    const parent: unknown = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === last);
+      const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
+      if (range) return lines.linePos(range[0]).line;
+    }
+  }
   for (let depth = path.length; depth >= 0; depth--) {
     const node: unknown = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
     const range = (node as { range?: [number, number, number] } | undefined)?.range;

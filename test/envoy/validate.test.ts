@@ -315,6 +315,11 @@ describe('validateEnvoyYaml', () => {
     expect(errors[0]!.message).toMatch(/YAML syntax error: Map keys must be unique/);
   });
 
+  it('points a misspelt key with a block value at the key, not the line below', () => {
+    const errors = validateEnvoyYaml('node:\n  id: x\nstatc_resources:\n  listeners: []\n');
+    expect(errors.map((e) => [e.path, e.line])).toEqual([['statc_resources', 3]]);
+  });
+
   it('points errors at the line of the offending value', () => {
     const text = ['node:', '  id: n1', 'admin:', '  address:', '    socket_address:', '      address: 0.0.0.0', '      port_value: 70000', ''].join('\n');
     const errors = validateEnvoyYaml(text);
