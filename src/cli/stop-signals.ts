@@ -21,13 +21,15 @@ export function handleStopSignals(logger: Logger, what: string): StopSignals {
   const startup = new AbortController();
   let target: Drainable | undefined;
   let signals = 0;
+  let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals += 1;
       if (!target) {
+        // The start may still finish (the key can be written before register() returns): then started() drains.
         logger.info({ signal }, `signal received before the ${what} was registered: stopping`);
         startup.abort(new Error(`interrupted by ${signal} before the ${what} was registered`));
-        resolve();
       } else if (signals === 1) {
         logger.info({ signal }, 'signal received: draining, then deregistering (send it again to skip the drain)');
         void target.drain().then(resolve);
@@ -39,5 +41,10 @@ export function handleStopSignals(logger: Logger, what: string): StopSignals {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  return { startup: startup.signal, started: (drainable) => (target = drainable), stopped };
+  const started = (drainable: Drainable): void => {
+    target = drainable;
+    // A signal came while the start was finishing: the instance is registered after all, so drain it now.
+    if (signals > 0) void drainable.drain().then(resolveStopped);
+  };
+  return { startup: startup.signal, started, stopped };
 }

@@ -312,6 +312,8 @@ export async function register(options: RegisterOptions): Promise<Registration> 
   try {
     options.signal?.throwIfAborted();
     await leasedKey.start();
+    // Written: from here an abort is the caller's stop signal (it drains what is now registered), not a cancel.
+    options.signal?.removeEventListener('abort', abort);
     await registration.watchOwnKey();
     return registration;
   } catch (err) {

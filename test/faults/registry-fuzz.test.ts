@@ -6,7 +6,7 @@
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEtcdClient } from '../../src/registry/etcd-client.js';
-import { parseRegistration } from '../../src/registry/parse.js';
+import { decodeKey, parseRegistration } from '../../src/registry/parse.js';
 import { TYPE_URL } from '../../src/snapshot/types.js';
 import { AdsTestStream, NODE } from '../support/ads-client.js';
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
@@ -160,7 +160,7 @@ describe('registry fuzz', () => {
     for (const byId of view.services.values()) for (const instance of byId.values()) published.set(instance.key, `${instance.address}:${instance.port}`);
     const live = new Set<string>([MARKER, ...STEADY.map((_, i) => `${PREFIX}steady/i${i}`)]);
     for (const record of written.values()) {
-      const key = record.key.toString('utf8');
+      const key = decodeKey(record.key);
       if (!key.startsWith(PREFIX)) continue;
       if (record.deleted) {
         expect(published.has(key) || view.rejected.has(key), `deleted ${JSON.stringify(key)}`).toBe(false);
