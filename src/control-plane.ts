@@ -13,7 +13,7 @@ import type { Logger } from './logger.js';
 import { createEtcdClient, type EtcdConnection } from './registry/etcd-client.js';
 import { ConfigWatch, DEFAULT_CONFIG_PREFIX } from './config/config-watch.js';
 import { RegistryStore } from './registry/store.js';
-import { RegistryWatcher } from './registry/watcher.js';
+import { RegistryWatcher, type PrefixWatcher } from './registry/watcher.js';
 import { ControlPlaneState, defaultStatePrefix, isPermissionDenied } from './state/control-plane-state.js';
 import { SnapshotPublisher } from './snapshot/publisher.js';
 import { TYPE_URL } from './snapshot/types.js';
@@ -176,12 +176,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
   // The shared state is read before the registry, so the first listing already knows recorded last good values.
   // Configuration too, so the first snapshot already carries every policy.
-  const stateSynced = state ? syncState(state, logger) : Promise.resolve();
+  const stateSynced = state
+    ? syncOptional(state.watcher, (reason) => {
+        state.disable(reason);
+        logger.warn({ prefix: state.prefix, err: reason }, 'cannot read the control-plane state in etcd: grace periods and last good values stay in this process only');
+      })
+    : Promise.resolve();
   void stateSynced.then(() => watcher.start());
   logger.info({ endpoints: options.etcdEndpoints, prefix: options.prefix, statePrefix }, 'waiting for the first full etcd sync');
   // xDS listens only after the first full sync: answering a reconnecting Envoy from an empty registry would tell it
   // every cluster is gone.
-  const configSynced = syncConfig(config, logger);
+  const configSynced = syncOptional(config.watcher, (reason) =>
+    logger.warn({ prefix: configPrefix, err: reason }, 'cannot read the configuration prefix in etcd: serving default policies only'),
+  );
   const xdsReady = Promise.all([watcher.ready(), configSynced]).then(async () => {
     await publisher.publishInitial();
     ready = true;
@@ -214,43 +221,24 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
 }
 
-/** Resolves once the state prefix is listed, or at once (memory only from then on) when etcd refuses to let us read it. */
-function syncState(state: ControlPlaneState, logger: Logger): Promise<void> {
+/**
+ * Resolves once an optional prefix (the control plane's state, the configuration) is listed, or at once when etcd
+ * refuses to let us read it (auth without a role on it): `refused` then says what the control plane does instead.
+ */
+function syncOptional(watcher: PrefixWatcher<{ changeSeenAt: number }, unknown>, refused: (reason: string) => void): Promise<void> {
   return new Promise<void>((resolve) => {
     const onFailure = (err: unknown) => {
       if (!isPermissionDenied(err)) return; // etcd down: the registry waits for it as well
-      state.disable(err instanceof Error ? err.message : String(err));
-      void state.watcher.stop();
-      logger.warn({ prefix: state.prefix }, 'cannot read the control-plane state in etcd: grace periods and last good values stay in this process only');
+      void watcher.stop();
+      refused(err instanceof Error ? err.message : String(err));
       resolve();
     };
-    state.watcher.on('failure', onFailure);
-    state.watcher.ready().then(() => {
-      state.watcher.off('failure', onFailure);
+    watcher.on('failure', onFailure);
+    watcher.ready().then(() => {
+      watcher.off('failure', onFailure);
       resolve();
     }, () => resolve());
-    state.watcher.start();
-  });
-}
-
-/**
- * Resolves once the configuration prefix is listed. When etcd refuses to let us read it (auth without a role on
- * it), every client gets the defaults and the refusal is logged once.
- */
-function syncConfig(config: ConfigWatch, logger: Logger): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const onFailure = (err: unknown) => {
-      if (!isPermissionDenied(err)) return;
-      void config.watcher.stop();
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot read the configuration prefix in etcd: serving default policies only');
-      resolve();
-    };
-    config.watcher.on('failure', onFailure);
-    config.watcher.ready().then(() => {
-      config.watcher.off('failure', onFailure);
-      resolve();
-    }, () => resolve());
-    config.watcher.start();
+    watcher.start();
   });
 }
 
