@@ -13,6 +13,12 @@ export function cpuMs(pid: number): number {
   return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** Time the process's main thread (its event loop) spent runnable but waiting for a CPU, in ms. */
+export function runQueueWaitMs(pid: number): number {
+  const [, waitNs] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+  return (waitNs ?? 0) / 1e6;
+}
+
 /** Resident set size of a process, in bytes. */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

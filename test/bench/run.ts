@@ -8,8 +8,8 @@ import os from 'node:os';
 import { startTestEtcd } from '../support/etcd.js';
 import { startBareServer } from './bare-server.js';
 import { fleetEntries, putAll, serviceName } from './fleet.js';
-import { installTeardownHandlers, owned, progress, sleep, teardown } from './lifecycle.js';
-import { count, kib, loadAverage, median, mib, ms, percentile } from './measure.js';
+import { installTeardownHandlers, owned, progress, sleep, teardown, withTimeout } from './lifecycle.js';
+import { childPidsNamed, count, kib, loadAverage, median, mib, ms, percentile } from './measure.js';
 import { Report } from './report.js';
 import { startServe, type ServeChild } from './serve-child.js';
 import { FULL, QUICK } from './sizes.js';
@@ -50,13 +50,14 @@ async function main(): Promise<void> {
   progress(`${quick ? 'quick' : 'full'} run: ${count(smallCount)} and ${count(bigCount)} registrations (node ${process.version}, ${os.cpus().length} cores, load average ${loadAtStart})`);
   const etcd = await startTestEtcd();
   owned('etcd', () => etcd.close());
+  progress(`etcd at ${etcd.endpoint}${etcd.controllable ? ` (spawned, pid ${childPidsNamed('etcd').join(', ')})` : ''}`);
   const client = new Etcd3({ hosts: etcd.endpoint });
   owned('etcd client', async () => {
     // An etcd the bench did not start keeps its data: leave it as it was found.
     if (!etcd.controllable) await client.delete().prefix('/bench-').catch(() => undefined);
     client.close();
   });
-  await client.delete().prefix('/bench-');
+  await withTimeout(client.delete().prefix('/bench-'), 60_000, 'clearing /bench- keys');
   await putAll(client, fleetEntries(SMALL, sizes.small.services, sizes.small.perService), smallCount, 'small fleet');
   const writeMs = await putAll(client, fleetEntries(BIG, sizes.big.services, sizes.big.perService), bigCount, 'big fleet');
   progress(`wrote ${count(bigCount)} registrations in ${(writeMs / 1_000).toFixed(1)} s`);
@@ -78,7 +79,9 @@ async function main(): Promise<void> {
     const limit = 2 * idle.barePerStream;
     report.add({
       scenario: idleName,
-      figure: `server ${kib(idle.productPerStream)}/stream (${mib(idle.productBefore)} → ${mib(idle.productAfter)}), bare ${kib(idle.barePerStream)}/stream; ratio ${(idle.productPerStream / idle.barePerStream).toFixed(2)}`,
+      figure:
+        `server ${kib(idle.productPerStream)}/stream (RSS ${mib(idle.product[0]![1])} → ${mib(idle.product[idle.product.length - 1]![1])}), ` +
+        `bare ${kib(idle.barePerStream)}/stream (slopes over ${idle.product.length - 1} steps); ratio ${(idle.productPerStream / idle.barePerStream).toFixed(2)}`,
       target: `≤ 2 × bare = ${kib(limit)} (bench's own target)`,
       pass: idle.productPerStream <= limit,
     });
@@ -197,7 +200,7 @@ async function main(): Promise<void> {
   });
   await bare.stop();
   // The churn runs on the fleet of the issue: take the large fan-out service away again.
-  await client.delete().prefix(`${BIG}fan-large/`);
+  await withTimeout(client.delete().prefix(`${BIG}fan-large/`), 60_000, 'deleting the large fan-out service');
   await sleep(2_000);
 
   // --- (e) churn.
@@ -218,7 +221,9 @@ async function main(): Promise<void> {
       });
       report.add({
         scenario: churnName('server CPU'),
-        figure: `${result.cores.toFixed(2)} cores (meanwhile etcd ${result.etcdCores?.toFixed(2) ?? '?'}, the bench's clients ${result.benchCores.toFixed(2)})`,
+        figure:
+          `${result.cores.toFixed(2)} cores (meanwhile etcd ${result.etcdCores?.toFixed(2) ?? '?'}, the bench's clients ${result.benchCores.toFixed(2)}; ` +
+          `the server waited for a CPU ${(result.serverStarved * 100).toFixed(0)}% of the time)`,
         target: '≤ 1 core',
         pass: result.cores <= 1,
       });
