@@ -64,17 +64,13 @@ async function main(): Promise<void> {
 
   // --- On the small fleet: (f) idle streams on a fresh child, then (a) at 100 registrations.
   let small: ChangeLatency | undefined;
-  // The bare servers start alongside (idle until their scenario): a node start costs seconds on a busy machine.
-  const [smallServe, bareIdle, bareFan] = await Promise.all([
-    startServe('serve-small', etcd.endpoint, SMALL),
-    startBareServer('bare-idle'),
-    startBareServer('bare-fan-out'),
-  ]);
+  // The bare server starts alongside (idle until (f) needs it fresh): a node start costs seconds on a busy machine.
+  const [smallServe, bare] = await Promise.all([startServe('serve-small', etcd.endpoint, SMALL), startBareServer('bare-ads-server')]);
   const smallXds = await smallServe.xdsAddress;
   const idleName = `f. idle streams: ${count(sizes.idle.streams)} streams over ${sizes.idle.connections} connections, ${smallCount} registrations`;
   await scenario('f. idle streams', [[idleName, '≤ 2 × bare per stream']], async () => {
     const services = Array.from({ length: sizes.small.services }, (_, s) => serviceName(s));
-    const idle = await measureIdleStreams(smallServe, smallXds, bareIdle, services, sizes.idle.streams, sizes.idle.connections);
+    const idle = await measureIdleStreams(smallServe, smallXds, bare, services, sizes.idle.streams, sizes.idle.connections);
     report.scenarios.idleStreams = idle;
     const limit = 2 * idle.barePerStream;
     report.add({
@@ -159,7 +155,6 @@ async function main(): Promise<void> {
   );
 
   // --- (c)/(d) fan-out, with the bare floor and etcd's own put→watch.
-  const bare = bareFan;
   let watch: number[] = [];
   const fan = sizes.fan;
   const smallFanName = `c. fan-out: ${count(fan.streams)} streams/${fan.connections} conns, 10-endpoint service, ${count(bigCount)} registrations, ${fan.smallRounds} rounds`;

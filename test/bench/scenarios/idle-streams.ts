@@ -50,15 +50,11 @@ async function rssOverStreams(node: ChildNode, address: string, services: string
   }
 }
 
-/** `bare` must be fresh (no stream has used it yet) for its RSS to compare; it is stopped afterwards. */
+/** `bare` must be fresh (no stream has used it yet) for its RSS to compare. */
 export async function measureIdleStreams(serve: ChildNode, xdsAddress: string, bare: BareServer, services: string[], streams: number, connections: number): Promise<IdleStreams> {
   let captured: Buffer | undefined;
   const product = await rssOverStreams(serve, xdsAddress, services, streams, connections, (fleet) => (captured = fleet.streams[0]!.lastBytes));
-  try {
-    await bare.load(captured!);
-    const floor = await rssOverStreams(bare, bare.address, services, streams, connections);
-    return { streams, connections, product, bare: floor, productPerStream: slope(product), barePerStream: slope(floor) };
-  } finally {
-    await bare.stop();
-  }
+  await bare.load(captured!);
+  const floor = await rssOverStreams(bare, bare.address, services, streams, connections);
+  return { streams, connections, product, bare: floor, productPerStream: slope(product), barePerStream: slope(floor) };
 }
