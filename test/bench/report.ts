@@ -12,8 +12,9 @@ export interface Row {
   /** The target, spelled out with the limit it works out to in this run. */
   target: string;
   pass: boolean;
-  /** The figures behind the row, for the JSON. */
-  data?: Record<string, unknown>;
+  /** The row's figure and its limit as numbers (ms, bytes or cores, as the texts say), for the JSON. */
+  value?: number;
+  limit?: number;
 }
 
 export class Report {

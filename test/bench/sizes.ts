@@ -32,6 +32,6 @@ export const QUICK: Sizes = {
   watchRounds: 30,
   fan: { streams: 200, connections: 10, smallRounds: 6, largeEndpoints: 2_000, largeRounds: 3 },
   churn: { seconds: 8, rate: 300, streams: 100, servicesPerStream: 10, connections: 10, drainSeconds: 3 },
-  idle: { streams: 1_000, connections: 10 },
+  idle: { streams: 600, connections: 10 },
   adminRepeats: 1,
 };

@@ -7,7 +7,7 @@ import { sleep } from '../lifecycle.js';
 import { median, slope } from '../measure.js';
 import type { ChildNode } from '../serve-child.js';
 
-const STEPS = 5;
+const STEPS = 4;
 
 export interface IdleStreams {
   streams: number;
