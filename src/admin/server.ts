@@ -107,7 +107,10 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       /^\/readyz$/,
       (_q, res) => {
         const ready = state.ready();
-        sendJson(res, ready ? 200 : 503, { ready, watch: state.watch().state });
+        const watch = state.watch();
+        // Ready stays true through an etcd outage (the last snapshot keeps serving); the cause is said all the same.
+        const etcd = watch.lastError !== undefined ? { etcd: { error: watch.lastError, ...(watch.failingSince ? { since: watch.failingSince } : {}) } } : {};
+        sendJson(res, ready ? 200 : 503, { ready, watch: watch.state, ...etcd });
       },
     ],
     [/^\/debug\/services\/?$/, (_q, res) => sendJson(res, 200, servicesView(state))],

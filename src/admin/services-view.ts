@@ -1,5 +1,5 @@
 // /debug/services and /debug/services/<name>[/subscribers]: each service as registered and as published.
-import type { HealthCheckSpec, Instance, Locality, RegistrationFormat, RejectedEntry } from '../registry/types.js';
+import type { HealthCheckSpec, Instance, Locality, RegistrationFormat, RegistryView, RejectedEntry } from '../registry/types.js';
 import { TYPE_URL, type Snapshot } from '../snapshot/types.js';
 import type { StreamInfo } from '../xds/types.js';
 import { endpointKey, expectedHealth, publishedHealth, type EndpointHealth } from './published-health.js';
@@ -113,9 +113,9 @@ function rejectedView(entry: RejectedEntry): RejectedView {
 /** Everything a service view needs, read once per request so every service is described from the same state. */
 interface ViewInputs {
   revision: string;
-  services: ReadonlyMap<string, ReadonlyMap<string, Instance>>;
+  services: RegistryView['services'];
   rejectedByService: Map<string, RejectedEntry[]>;
-  rejectedByKey: ReadonlyMap<string, RejectedEntry>;
+  rejectedByKey: RegistryView['rejected'];
   probesByKey: Map<string, ProbeStateView>;
   snapshot: Snapshot;
   streams: readonly StreamInfo[];

@@ -29,6 +29,9 @@ export interface WatchStatus {
   state: WatchState;
   reconnects: number;
   resyncs: number;
+  /** Why etcd cannot be read or watched, and since when (ISO), while that lasts. */
+  lastError?: string;
+  failingSince?: string;
 }
 
 /** Read-only accessors, called on every request and scrape: each must return the current state cheaply. */

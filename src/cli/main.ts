@@ -9,6 +9,7 @@ import { validateEnvoyCommand } from './validate-envoy.js';
 import { etcdFlagsProblem } from './etcd-flags.js';
 import { adminFlagsProblem } from './serve.js';
 import { sampleBackendCommand } from './sample-backend.js';
+import { configCommand } from './config.js';
 
 /** Bad flags exit 2 (usage error), like most Unix tools; --help and --version exit 0. */
 function exitTwoOnUsageErrors(command: Command): void {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(validateEnvoyCommand());
   program.addCommand(sampleBackendCommand());
+  program.addCommand(configCommand());
   exitTwoOnUsageErrors(program);
   // Flag combinations that no single option parser can check: a usage error (exit 2) before the command runs.
   program.hook('preAction', (_program, command) => {

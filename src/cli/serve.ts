@@ -21,6 +21,8 @@ interface ServeFlags extends EtcdFlags {
   healthChecks: boolean;
   healthConcurrency: number;
   resourceTtl: number;
+  statePrefix?: string;
+  sharedState: boolean;
 }
 
 export function serveCommand(): Command {
@@ -31,12 +33,21 @@ export function serveCommand(): Command {
     .addOption(new Option('--admin-address <host:port>', 'admin HTTP listen address').env('ADMIN_ADDRESS').default('127.0.0.1:19000').argParser(hostPort))
     .addOption(new Option('--admin-token <token>', 'Bearer token for the admin API (required off loopback)').env('ADMIN_TOKEN'))
     .addOption(new Option('--log-level <level>', 'log level').env('LOG_LEVEL').default('info').choices(LOG_LEVELS))
-    .addOption(new Option('--debounce <duration>', 'quiet window that coalesces etcd events (e.g. 10ms)').default(10, '10ms').argParser(durationMs))
-    .addOption(new Option('--max-wait <duration>', 'longest a change waits for the quiet window').default(100, '100ms').argParser(durationMs))
+    .addOption(
+      new Option('--debounce <duration>', 'an isolated change is published at once; changes arriving within this window of the last publish are batched until the window passes quietly')
+        .default(10, '10ms')
+        .argParser(durationMs),
+    )
+    .addOption(new Option('--max-wait <duration>', 'longest a change waits while a burst goes on').default(100, '100ms').argParser(durationMs))
     .addOption(new Option('--service-gc <duration>', 'how long a service without instances keeps its resources').default(600_000, '10m').argParser(durationMs))
     .addOption(new Option('--xds-tls-cert <file>', 'serve xDS over TLS with this certificate (with --xds-tls-key)').env('XDS_TLS_CERT'))
     .addOption(new Option('--xds-tls-key <file>', 'private key for --xds-tls-cert').env('XDS_TLS_KEY'))
     .addOption(new Option('--xds-tls-client-ca <file>', 'require client certificates signed by this CA (mTLS)').env('XDS_TLS_CLIENT_CA'))
+    .addOption(
+      new Option('--state-prefix <prefix>', "etcd prefix of the control plane's own state (grace periods, last good values), shared by replicas")
+        .env('XDS_STATE_PREFIX'),
+    )
+    .option('--no-shared-state', 'keep grace periods and last good values in this process only (replicas and restarts may then disagree)')
     .option('--no-health-checks', 'disable active health checks')
     .addOption(new Option('--health-concurrency <n>', 'probes in flight at most').default(16).argParser(positiveInt))
     .addOption(
@@ -61,6 +72,7 @@ export function serveCommand(): Command {
         quietMs: flags.debounce,
         maxWaitMs: flags.maxWait,
         serviceGcMs: flags.serviceGc,
+        ...(flags.sharedState === false ? { statePrefix: false as const } : flags.statePrefix ? { statePrefix: flags.statePrefix } : {}),
         healthChecks: flags.healthChecks,
         healthConcurrency: flags.healthConcurrency,
         resourceTtlMs: flags.resourceTtl,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation } from 'grpc-health-check';
-import { PROJECT_PROTO_DIR } from '../envoy/protos.js';
+import { PROJECT_PROTO_DIR } from '../protos/project-protos.js';
 
 export interface HelloReply {
   message: string;

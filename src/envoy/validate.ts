@@ -3,8 +3,8 @@
 // unknown types, and the protoc-gen-validate rules — reported with the path of each offending value.
 import protobuf from 'protobufjs';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { envoyRoot, findEnvoyType } from './protos.js';
-import { MessageWalker, type PathSegment } from './validate-walk.js';
+import { envoyRoot, findEnvoyType } from '../protos/envoy-protos.js';
+import { checkProto3Json, type PathSegment, type Proto3JsonProblem } from '../protos/proto3-json.js';
 
 export interface ValidationError {
   /** Where the error is, e.g. `static_resources.clusters[0].connect_timeout`; empty for the whole document. */
@@ -45,10 +45,8 @@ export function resolveMessageType(name: string, root: protobuf.Root = envoyRoot
   return found;
 }
 
-function walk(typeName: string, value: unknown): { path: PathSegment[]; message: string }[] {
-  const walker = new MessageWalker(findEnvoyType);
-  walker.message(resolveMessageType(typeName), value, []);
-  return walker.errors;
+function walk(typeName: string, value: unknown): Proto3JsonProblem[] {
+  return checkProto3Json(resolveMessageType(typeName), value, { findType: findEnvoyType });
 }
 
 /**

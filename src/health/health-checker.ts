@@ -58,6 +58,8 @@ export class HealthChecker {
   private readonly defaults: HealthCheckDefaults;
   private readonly queue: ProbeQueue;
   private readonly instances = new Map<string, ProbedInstance>();
+  /** service → keys of its probed instances. */
+  private readonly keysByService = new Map<string, Set<string>>();
   private readonly listeners = new Set<VerdictChangeListener>();
   private stopped = false;
 
@@ -75,14 +77,16 @@ export class HealthChecker {
 
   /**
    * Follows the registry: starts probing instances that carry a healthCheck, stops probing the others, and
-   * restarts (fresh counters, no verdict) an instance whose address, port or healthCheck changed.
+   * restarts (fresh counters, no verdict) an instance whose address, port or healthCheck changed. With
+   * `changedServices`, only those services are looked at (a change costs its services, not the fleet).
    */
-  update(view: RegistryView): void {
+  update(view: RegistryView, changedServices?: ReadonlySet<string>): void {
     if (this.stopped) return;
     const changed = new Set<string>();
-    const seen = new Set<string>();
-    for (const instances of view.services.values()) {
-      for (const instance of instances.values()) {
+    const services = changedServices ?? new Set([...view.services.keys(), ...this.keysByService.keys()]);
+    for (const service of services) {
+      const seen = new Set<string>();
+      for (const instance of view.services.get(service)?.values() ?? []) {
         if (!instance.healthCheck) continue;
         seen.add(instance.key);
         const identity = probeIdentity(instance, instance.healthCheck);
@@ -95,14 +99,23 @@ export class HealthChecker {
         }
         this.startProbing(instance, instance.healthCheck, identity);
       }
-    }
-    for (const [key, probed] of this.instances) {
-      if (seen.has(key)) continue;
-      if (probed.tracker.verdict === 'unhealthy') changed.add(key);
-      this.stopProbing(probed);
-      this.instances.delete(key);
+      for (const key of this.keysByService.get(service) ?? []) {
+        if (seen.has(key)) continue;
+        const probed = this.instances.get(key);
+        if (!probed) continue;
+        if (probed.tracker.verdict === 'unhealthy') changed.add(key);
+        this.stopProbing(probed);
+        this.instances.delete(key);
+      }
+      if (seen.size > 0) this.keysByService.set(service, seen);
+      else this.keysByService.delete(service);
     }
     this.emit(changed);
+  }
+
+  /** The service an actively checked instance belongs to (to re-derive only that service on a verdict change). */
+  serviceOf(key: string): string | undefined {
+    return this.instances.get(key)?.service;
   }
 
   /** undefined: not checked, or no verdict yet (a new instance counts as healthy until proven otherwise). */
@@ -160,6 +173,7 @@ export class HealthChecker {
     this.stopped = true;
     for (const probed of this.instances.values()) this.stopProbing(probed);
     this.instances.clear();
+    this.keysByService.clear();
     this.queue.clear();
     this.listeners.clear();
   }

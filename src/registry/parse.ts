@@ -147,27 +147,39 @@ export function parseRegistration(input: RegistrationInput): RegistrationParseRe
   const key = parseKey(input.prefix, input.key);
   if (!key.ok) return key;
   try {
-    const bytes = typeof input.value === 'string' ? Buffer.from(input.value, 'utf8') : input.value;
-    if (bytes.length > MAX_VALUE_BYTES) {
-      return { ok: false, service: key.service, reason: `oversized value: ${bytes.length} bytes > ${MAX_VALUE_BYTES}` };
+    const size = typeof input.value === 'string' ? Buffer.byteLength(input.value, 'utf8') : input.value.length;
+    if (size > MAX_VALUE_BYTES) {
+      return { ok: false, service: key.service, reason: `oversized value: ${size} bytes > ${MAX_VALUE_BYTES}` };
     }
     let text: string;
-    try {
-      text = utf8.decode(bytes);
-    } catch {
-      return { ok: false, service: key.service, reason: 'value is not valid UTF-8 text' };
+    if (typeof input.value === 'string') text = input.value;
+    else {
+      try {
+        text = utf8.decode(input.value);
+      } catch {
+        return { ok: false, service: key.service, reason: 'value is not valid UTF-8 text' };
+      }
     }
     const parsed = fromValueText(text);
     if (!parsed.ok) return { ok: false, service: key.service, reason: parsed.reason };
-    const instance: Instance = {
+    const { format, fields } = parsed.value;
+    // Written out rather than spread (this runs once per registration at cold start), in the usual key order.
+    const instance = {
       service: key.service,
       instanceId: key.instanceId,
       key: input.key,
-      format: parsed.value.format,
-      ...parsed.value.fields,
-      lease: input.lease,
-      modRevision: input.modRevision,
-    };
+      format,
+      address: fields.address,
+      port: fields.port,
+      weight: fields.weight,
+      status: fields.status,
+      priority: fields.priority,
+      locality: fields.locality,
+      metadata: fields.metadata,
+    } as Instance;
+    if (fields.healthCheck) instance.healthCheck = fields.healthCheck;
+    instance.lease = input.lease;
+    instance.modRevision = input.modRevision;
     return { ok: true, instance: freezeInstance(instance) };
   } catch (err) {
     // Defensive: a bug in a rule must refuse this one value, not crash the watcher.

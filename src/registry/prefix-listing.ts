@@ -9,7 +9,8 @@ import { Range, type Etcd3, type IKeyValue } from 'etcd3';
 import type { StoredKeyValue } from './store.js';
 
 export interface PrefixListing {
-  kvs: StoredKeyValue[];
+  /** Keys read in all. */
+  keys: number;
   /** The etcd revision every page was read at; watch from revision + 1. */
   revision: string;
 }
@@ -45,18 +46,21 @@ export function toStoredKeyValue(kv: IKeyValue): StoredKeyValue {
   return { key: kv.key.toString('utf8'), value: kv.value, lease: String(kv.lease ?? '0'), modRevision: String(kv.mod_revision) };
 }
 
-/** `onPage` is told the number of keys read so far after each page after the first (progress of a large listing). */
+/**
+ * Hands each page to `onPage` as it arrives (with the number of keys read so far), so a large registry is parsed
+ * page by page instead of being held whole; the caller's awaits between pages keep the event loop answering.
+ */
 export async function listPrefix(
   client: Etcd3,
   prefix: string,
-  pageSize = DEFAULT_PAGE_SIZE,
-  onPage?: (keysSoFar: number) => void,
+  pageSize: number,
+  onPage: (kvs: StoredKeyValue[], keysSoFar: number) => void | Promise<void>,
 ): Promise<PrefixListing> {
   const { end } = Range.prefix(prefix);
   let start: Buffer = Buffer.from(prefix, 'utf8');
   const limit = Math.max(1, pageSize);
   let revision: string | undefined;
-  const kvs: StoredKeyValue[] = [];
+  let keys = 0;
   for (;;) {
     const request = client.getAll().inRange({ start, end }).limit(limit);
     if (revision !== undefined) request.revision(revision);
@@ -68,11 +72,20 @@ export async function listPrefix(
       throw err;
     }
     revision ??= String(response.header.revision);
-    for (const kv of response.kvs) kvs.push(toStoredKeyValue(kv));
+    keys += response.kvs.length;
+    await onPage(response.kvs.map(toStoredKeyValue), keys);
     const last = response.kvs[response.kvs.length - 1];
     if (!response.more || !last) break;
-    onPage?.(kvs.length);
     start = Buffer.concat([last.key, Buffer.from([0])]); // the next key after `last`
   }
+  return { keys, revision };
+}
+
+/** Every key under the prefix at one revision, in memory: for small prefixes read once (CLI previews). */
+export async function readPrefix(client: Etcd3, prefix: string): Promise<{ kvs: StoredKeyValue[]; revision: string }> {
+  const kvs: StoredKeyValue[] = [];
+  const { revision } = await listPrefix(client, prefix, DEFAULT_PAGE_SIZE, (page) => {
+    kvs.push(...page);
+  });
   return { kvs, revision };
 }

@@ -2,8 +2,8 @@
 // ports are in range, weights/status/priority/health checks make sense. Each refusal is one sentence that names
 // the field, because operators read it in logs and in /debug/services.
 import net from 'node:net';
-import type { HealthCheckSpec, InstanceStatus, Locality, RegistrationRecord } from './types.js';
-import type { ProtoFields, ProtoValue } from './registration-schema.js';
+import type { HealthCheckSpec, Locality, RegistrationRecord } from './types.js';
+import type { HealthCheckJson, RegistrationJson } from './registration-schema.js';
 
 /** The part of an Instance that comes from the value (the key, lease and revision come from etcd). */
 export type RegistrationFields = RegistrationRecord;
@@ -15,13 +15,13 @@ export const MAX_PRIORITY = 127;
 export const MIN_HEALTH_INTERVAL_MS = 100;
 /** Longest probe interval or timeout: one hour (Node timers overflow past 2^31-1 ms and fire at once). */
 export const MAX_HEALTH_TIMING_MS = 3_600_000;
-const STATUSES: readonly InstanceStatus[] = ['serving', 'draining', 'unhealthy'];
 const HOSTNAME = /^(?=.*[A-Za-z])[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/;
 
 const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
 
 /** Checks that `raw` is an IPv4 or IPv6 literal; `[v6]` brackets are accepted and removed. */
 export function checkIpAddress(raw: string, field: string): RuleResult<string> {
+  if (net.isIPv4(raw)) return { ok: true, value: raw }; // the common case, first
   const text = raw.trim();
   if (text === '') return fail(`${field} is empty: an IPv4 or IPv6 address is required`);
   const unbracketed = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
@@ -80,34 +80,22 @@ export function parseHostPort(raw: string, field: string): RuleResult<{ address:
   return { ok: true, value: { address: address.value, port: port.value } };
 }
 
-function str(fields: ProtoFields, name: string): string | undefined {
-  const value = fields[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function num(fields: ProtoFields, name: string): number | undefined {
-  const value = fields[name];
-  return typeof value === 'number' ? value : undefined;
-}
-
-function nested(fields: ProtoFields, name: string): ProtoFields | undefined {
-  const value: ProtoValue | undefined = fields[name];
-  return typeof value === 'object' ? (value as ProtoFields) : undefined;
-}
-
-function readLocality(fields: ProtoFields | undefined): Locality {
+function readLocality(json: RegistrationJson['locality']): Locality {
   const locality: Locality = {};
-  const region = fields && str(fields, 'region');
-  const zone = fields && str(fields, 'zone');
-  const subZone = fields && str(fields, 'sub_zone');
-  if (region) locality.region = region;
-  if (zone) locality.zone = zone;
-  if (subZone) locality.subZone = subZone;
+  if (json === undefined) return locality;
+  if (json.region) locality.region = json.region;
+  if (json.zone) locality.zone = json.zone;
+  if (json.subZone) locality.subZone = json.subZone;
   return locality;
 }
 
-function readHealthCheck(fields: ProtoFields): RuleResult<HealthCheckSpec> {
-  const type = str(fields, 'type') ?? '';
+/** proto3 cannot tell 0 from unset, so 0 means "use the default" for every number of a health check. */
+function positive(value: number | undefined): number | undefined {
+  return value === undefined || value === 0 ? undefined : value;
+}
+
+function readHealthCheck(json: HealthCheckJson): RuleResult<HealthCheckSpec> {
+  const type = json.type ?? '';
   if (type !== 'http' && type !== 'tcp' && type !== 'grpc') {
     return fail(
       type === ''
@@ -115,14 +103,9 @@ function readHealthCheck(fields: ProtoFields): RuleResult<HealthCheckSpec> {
         : `healthCheck.type "${type}" is not one of "http", "tcp", "grpc"`,
     );
   }
-  // proto3 cannot tell 0 from unset, so 0 means "use the default" for every number here.
-  const positive = (name: string): number | undefined => {
-    const value = num(fields, name);
-    return value === undefined || value === 0 ? undefined : value;
-  };
-  const path = str(fields, 'path') || undefined;
-  const expectedStatus = positive('expected_status');
-  const service = str(fields, 'service');
+  const path = json.path || undefined;
+  const expectedStatus = positive(json.expectedStatus);
+  const service = json.service;
   if (type !== 'http' && path !== undefined) return fail(`healthCheck.path applies only to type "http", not "${type}"`);
   if (type !== 'http' && expectedStatus !== undefined) {
     return fail(`healthCheck.expectedStatus applies only to type "http", not "${type}"`);
@@ -132,76 +115,66 @@ function readHealthCheck(fields: ProtoFields): RuleResult<HealthCheckSpec> {
   if (expectedStatus !== undefined && (expectedStatus < 100 || expectedStatus > 599)) {
     return fail(`healthCheck.expectedStatus must be an HTTP status from 100 to 599, got ${expectedStatus}`);
   }
-  const port = positive('port');
+  const port = positive(json.port);
   if (port !== undefined && port > 65535) return fail(`healthCheck.port must be from 1 to 65535, got ${port}`);
-  const intervalMs = positive('interval_ms');
+  const intervalMs = positive(json.intervalMs);
   if (intervalMs !== undefined && intervalMs < MIN_HEALTH_INTERVAL_MS) {
     return fail(`healthCheck.intervalMs must be at least ${MIN_HEALTH_INTERVAL_MS}, got ${intervalMs}`);
   }
-  const timeoutMs = positive('timeout_ms');
+  const timeoutMs = positive(json.timeoutMs);
   for (const [field, value] of [['intervalMs', intervalMs], ['timeoutMs', timeoutMs]] as const) {
     if (value !== undefined && value > MAX_HEALTH_TIMING_MS) {
       return fail(`healthCheck.${field} must be at most ${MAX_HEALTH_TIMING_MS} (one hour), got ${value}`);
     }
   }
-  const healthyThreshold = positive('healthy_threshold');
-  const unhealthyThreshold = positive('unhealthy_threshold');
-  const common = {
-    ...(intervalMs !== undefined && { intervalMs }),
-    ...(timeoutMs !== undefined && { timeoutMs }),
-    ...(healthyThreshold !== undefined && { healthyThreshold }),
-    ...(unhealthyThreshold !== undefined && { unhealthyThreshold }),
-    ...(port !== undefined && { port }),
-  };
-  if (type === 'http') {
-    return {
-      ok: true,
-      value: { type, ...(path !== undefined && { path }), ...(expectedStatus !== undefined && { expectedStatus }), ...common },
-    };
-  }
-  if (type === 'grpc') return { ok: true, value: { type, ...(service !== undefined && { service }), ...common } };
-  return { ok: true, value: { type, ...common } };
+  const healthyThreshold = positive(json.healthyThreshold);
+  const unhealthyThreshold = positive(json.unhealthyThreshold);
+  // Assigned one by one (not spread) because this runs for every registration at cold start.
+  const spec: Record<string, string | number> = { type };
+  if (path !== undefined) spec['path'] = path;
+  if (expectedStatus !== undefined) spec['expectedStatus'] = expectedStatus;
+  if (service !== undefined && type === 'grpc') spec['service'] = service;
+  if (intervalMs !== undefined) spec['intervalMs'] = intervalMs;
+  if (timeoutMs !== undefined) spec['timeoutMs'] = timeoutMs;
+  if (healthyThreshold !== undefined) spec['healthyThreshold'] = healthyThreshold;
+  if (unhealthyThreshold !== undefined) spec['unhealthyThreshold'] = unhealthyThreshold;
+  if (port !== undefined) spec['port'] = port;
+  return { ok: true, value: spec as HealthCheckSpec };
 }
 
 /** Applies the semantic rules to a native registration already read against the proto schema. */
-export function checkNativeRegistration(fields: ProtoFields): RuleResult<RegistrationFields> {
-  const rawAddress = str(fields, 'address');
+export function checkNativeRegistration(json: RegistrationJson): RuleResult<RegistrationFields> {
+  const rawAddress = json.address;
   if (rawAddress === undefined || rawAddress.trim() === '') {
     return fail('address is missing or empty: an IPv4 or IPv6 address is required');
   }
   const address = checkIpAddress(rawAddress, 'address');
   if (!address.ok) return address;
-  const port = checkPort(num(fields, 'port'), 'port');
+  const port = checkPort(json.port, 'port');
   if (!port.ok) return port;
 
-  const weight = num(fields, 'weight') ?? 1;
+  const weight = json.weight ?? 1;
   if (weight > MAX_WEIGHT) return fail(`weight must be an integer from 0 to ${MAX_WEIGHT}, got ${weight}`);
 
-  const statusText = str(fields, 'status') || 'serving';
-  if (!STATUSES.includes(statusText as InstanceStatus)) {
+  const statusText = json.status || 'serving';
+  if (statusText !== 'serving' && statusText !== 'draining' && statusText !== 'unhealthy') {
     return fail(`status "${statusText}" is not one of "serving", "draining", "unhealthy"`);
   }
-  const priority = num(fields, 'priority') ?? 0;
+  const priority = json.priority ?? 0;
   if (priority > MAX_PRIORITY) return fail(`priority must be an integer from 0 to ${MAX_PRIORITY}, got ${priority}`);
-
-  const metadata: Record<string, string> = {};
-  const metadataField = fields['metadata'];
-  if (typeof metadataField === 'object') {
-    for (const [key, value] of Object.entries(metadataField)) metadata[key] = String(value);
-  }
 
   const registration: RegistrationFields = {
     address: address.value,
     port: port.value,
     weight,
-    status: statusText as InstanceStatus,
+    status: statusText,
     priority,
-    locality: readLocality(nested(fields, 'locality')),
-    metadata,
+    locality: readLocality(json.locality),
+    // The schema made it a map of strings, and it is this value's own object: no copy needed.
+    metadata: json.metadata ?? {},
   };
-  const healthFields = nested(fields, 'health_check');
-  if (healthFields) {
-    const healthCheck = readHealthCheck(healthFields);
+  if (json.healthCheck) {
+    const healthCheck = readHealthCheck(json.healthCheck);
     if (!healthCheck.ok) return healthCheck;
     registration.healthCheck = healthCheck.value;
   }

@@ -1,134 +1,89 @@
-// Strict proto3-JSON reading of a native registration against etcdxds.v1.Registration.
-// protobufjs's fromObject() silently drops unknown or misspelt fields and coerces wrong types, so the JSON
-// object is walked with the message's reflection instead: every key must name a field (by its JSON name or its
-// proto name, as proto3 JSON allows), and every value must have the field's JSON form. The result is keyed by
-// proto field name; semantic rules (ranges, allowed strings) come after, in registration-rules.ts.
-import path from 'node:path';
-import protobuf from 'protobufjs';
-import { PROJECT_PROTO_DIR } from '../envoy/protos.js';
+// Strict proto3-JSON reading of a native registration against etcdxds.v1.Registration (proto/, the file users
+// generate writers from). What the JSON may hold is decided by the shared walker (src/protos/proto3-json.ts):
+// every key names a field by its JSON or proto name, every value has the field's JSON form. This module words the
+// walker's first problem as the sentence operators read, and hands back the fields keyed by JSON name; semantic
+// rules (address, ranges, allowed strings) come after, in registration-rules.ts.
+import type protobuf from 'protobufjs';
+import { projectType } from '../protos/project-protos.js';
+import { jsonNameOf, type PathSegment, type Proto3JsonProblem } from '../protos/proto3-json.js';
+import { proto3JsonReader, type Proto3JsonReadResult } from '../protos/proto3-json-reader.js';
+import { describeValue } from '../protos/proto3-json-scalars.js';
 
-export const REGISTRATION_PROTO_FILE = path.join(PROJECT_PROTO_DIR, 'etcdxds/v1/registration.proto');
 export const REGISTRATION_TYPE_NAME = 'etcdxds.v1.Registration';
 
-/** A message read from JSON: proto field name → value (nested messages as ProtoFields, maps as records). */
-export interface ProtoFields {
-  [protoFieldName: string]: ProtoValue;
+/**
+ * etcdxds.v1.Registration as the reader hands it back: JSON names, unset fields absent, integers as numbers.
+ * Kept in step with proto/etcdxds/v1/registration.proto (test/registry/parse.test.ts reads every field).
+ */
+export interface RegistrationJson {
+  address?: string;
+  port?: number;
+  weight?: number;
+  status?: string;
+  priority?: number;
+  locality?: { region?: string; zone?: string; subZone?: string };
+  metadata?: Record<string, string>;
+  healthCheck?: HealthCheckJson;
 }
-export type ProtoValue = string | number | boolean | ProtoFields | Record<string, string | number | boolean>;
 
-export type SchemaResult = { ok: true; fields: ProtoFields } | { ok: false; reason: string };
+export interface HealthCheckJson {
+  type?: string;
+  path?: string;
+  expectedStatus?: number;
+  service?: string;
+  port?: number;
+  intervalMs?: number;
+  timeoutMs?: number;
+  healthyThreshold?: number;
+  unhealthyThreshold?: number;
+}
+
+export type SchemaResult = { ok: true; fields: RegistrationJson } | { ok: false; reason: string };
 
 let cachedType: protobuf.Type | undefined;
+let cachedReader: ((value: unknown) => Proto3JsonReadResult) | undefined;
 
-/** The Registration message type, loaded once from proto/ (the same file users generate writers from). */
+/** The Registration message type, loaded once from proto/. */
 export function registrationType(): protobuf.Type {
-  if (cachedType) return cachedType;
-  const root = new protobuf.Root().loadSync(REGISTRATION_PROTO_FILE, { keepCase: true });
-  root.resolveAll();
-  cachedType = root.lookupType(REGISTRATION_TYPE_NAME);
+  cachedType ??= projectType(REGISTRATION_TYPE_NAME);
   return cachedType;
 }
 
-/** The field's proto3 JSON name: the json_name option, else lowerCamelCase of the proto name. */
-export function jsonNameOf(field: protobuf.Field): string {
-  const option = field.options?.['json_name'];
-  if (typeof option === 'string') return option;
-  return field.name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+/** How each JSON form the registration uses is named in a refusal ("port must be an integer, got ..."). */
+const FORM_NAMES: Record<string, string> = {
+  string: 'a string',
+  bool: 'true or false',
+  uint32: 'an integer',
+  int32: 'an integer',
+  message: 'a JSON object',
+  map: 'a JSON object',
+};
+
+function dotted(path: readonly PathSegment[]): string {
+  return path.join('.');
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return `${typeof value} ${String(value)}`;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-class SchemaError extends Error {}
-
-const UINT32_MAX = 4_294_967_295;
-const INT32_MIN = -2_147_483_648;
-const INT32_MAX = 2_147_483_647;
-
-// Only the scalar kinds the registration schema uses are accepted; anything else in the .proto is a
-// programming error caught by the tests, not a user error.
-function readScalar(protoType: string, value: unknown, where: string): string | number | boolean {
-  switch (protoType) {
-    case 'string':
-      if (typeof value !== 'string') throw new SchemaError(`${where} must be a string, got ${describe(value)}`);
-      return value;
-    case 'bool':
-      if (typeof value !== 'boolean') throw new SchemaError(`${where} must be true or false, got ${describe(value)}`);
-      return value;
-    case 'uint32':
-    case 'int32': {
-      // proto3 JSON writes 32-bit integers as numbers and also accepts decimal strings.
-      const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-      if (typeof number !== 'number' || !Number.isInteger(number)) {
-        throw new SchemaError(`${where} must be an integer, got ${describe(value)}`);
-      }
-      const [min, max] = protoType === 'uint32' ? [0, UINT32_MAX] : [INT32_MIN, INT32_MAX];
-      if (number < min || number > max) {
-        throw new SchemaError(`${where} must be an integer from ${min} to ${max}, got ${number}`);
-      }
-      return number;
-    }
+/** One problem as the sentence logs and /debug/services show, naming the field by its path as written. */
+function reasonOf(problem: Proto3JsonProblem): string {
+  const where = dotted(problem.path);
+  switch (problem.kind) {
+    case 'unknown-field':
+      return `unknown field "${where}" (${problem.messageType.name} has: ${problem.messageType.fieldsArray.map(jsonNameOf).join(', ')})`;
+    case 'duplicate-field':
+      return `field "${where}" is given twice (as "${jsonNameOf(problem.field)}" and "${problem.field.name}")`;
+    case 'wrong-form':
+      return `${where || 'the value'} must be ${FORM_NAMES[problem.expected] ?? problem.expected}, got ${describeValue(problem.value)}`;
+    case 'out-of-range':
+      return `${where} must be an integer from ${problem.range.min} to ${problem.range.max}, got ${problem.range.value}`;
     default:
-      throw new Error(`registration schema uses unsupported scalar type ${protoType} (${where})`);
+      return where ? `${where}: ${problem.message}` : problem.message;
   }
-}
-
-function readMap(field: protobuf.Field, value: unknown, where: string): Record<string, string | number | boolean> {
-  if (!isPlainObject(value)) throw new SchemaError(`${where} must be a JSON object, got ${describe(value)}`);
-  const out: Record<string, string | number | boolean> = {};
-  for (const [key, entry] of Object.entries(value)) {
-    out[key] = readScalar(field.type, entry, `${where}.${key}`);
-  }
-  return out;
-}
-
-function readMessage(type: protobuf.Type, value: unknown, where: string): ProtoFields {
-  if (!isPlainObject(value)) {
-    throw new SchemaError(`${where || 'the value'} must be a JSON object, got ${describe(value)}`);
-  }
-  const byName = new Map<string, protobuf.Field>();
-  for (const field of type.fieldsArray) {
-    byName.set(jsonNameOf(field), field);
-    byName.set(field.name, field);
-  }
-  const out: ProtoFields = {};
-  for (const [key, raw] of Object.entries(value)) {
-    const fieldPath = where ? `${where}.${key}` : key;
-    const field = byName.get(key);
-    if (!field) {
-      const known = type.fieldsArray.map(jsonNameOf).join(', ');
-      throw new SchemaError(`unknown field "${fieldPath}" (${type.name} has: ${known})`);
-    }
-    if (field.name in out) {
-      throw new SchemaError(`field "${fieldPath}" is given twice (as "${jsonNameOf(field)}" and "${field.name}")`);
-    }
-    if (raw === null) continue; // proto3 JSON: null means the field is absent
-    if (field.repeated) throw new Error(`registration schema uses unsupported repeated field ${field.name}`);
-    if (field.map) out[field.name] = readMap(field, raw, fieldPath);
-    else if (field.resolvedType instanceof protobuf.Type) {
-      out[field.name] = readMessage(field.resolvedType, raw, fieldPath);
-    } else if (field.resolvedType) {
-      throw new Error(`registration schema uses unsupported enum field ${field.name}`);
-    } else out[field.name] = readScalar(field.type, raw, fieldPath);
-  }
-  return out;
 }
 
 /** Reads a parsed JSON value as an etcdxds.v1.Registration under proto3 JSON rules, refusing unknown fields. */
 export function readRegistrationJson(value: unknown): SchemaResult {
-  try {
-    return { ok: true, fields: readMessage(registrationType(), value, '') };
-  } catch (err) {
-    if (err instanceof SchemaError) return { ok: false, reason: err.message };
-    throw err;
-  }
+  cachedReader ??= proto3JsonReader(registrationType());
+  const result = cachedReader(value);
+  // The reader checked the value against the .proto, whose fields RegistrationJson restates.
+  return result.ok ? { ok: true, fields: result.fields as RegistrationJson } : { ok: false, reason: reasonOf(result.problems[0]!) };
 }

@@ -1,4 +1,5 @@
 // The registry's model: what one etcd key under the prefix says about one service instance.
+import type { SortedMapView } from '../sorted-map.js';
 
 export type InstanceStatus = 'serving' | 'draining' | 'unhealthy';
 
@@ -73,14 +74,31 @@ export interface RejectedEntry {
   keepsLastGood: boolean;
 }
 
-/** A point-in-time, immutable view of the registry. */
+/** One service's instances by instance id, in id order. Replaced as a whole when any of them changes. */
+export type ServiceInstances = ReadonlyMap<string, Instance>;
+
+/**
+ * A point-in-time, immutable view of the registry. Consecutive views share every service that did not change
+ * (persistent maps), so taking one after a single event costs that event, not the fleet.
+ */
 export interface RegistryView {
-  /** service → instanceId → instance */
-  services: ReadonlyMap<string, ReadonlyMap<string, Instance>>;
+  /** service → its instances; a service is present while it has at least one valid instance. */
+  services: SortedMapView<string, ServiceInstances>;
   /** full key → rejection */
-  rejected: ReadonlyMap<string, RejectedEntry>;
+  rejected: SortedMapView<string, RejectedEntry>;
   /** etcd revision this view reflects. */
   revision: string;
+}
+
+/** What one batch of etcd events (or a full listing) changed. */
+export interface RegistryChange {
+  view: RegistryView;
+  /** Services whose instance set or any instance's value changed (added, updated or gone). */
+  changedServices: ReadonlySet<string>;
+  /** True when the set of rejected entries changed. */
+  rejectedChanged: boolean;
+  /** Date.now() when the first etcd response behind this change arrived (for end-to-end latency metrics). */
+  changeSeenAt: number;
 }
 
 export type WatchState = 'starting' | 'syncing' | 'watching' | 'reconnecting' | 'resyncing' | 'stopped';

@@ -12,13 +12,22 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { DEFAULT_PAGE_SIZE, isResourceExhausted, listPrefix, PageTooLargeError } from './prefix-listing.js';
-import { RegistryStore } from './store.js';
-import type { RegistryView, WatchState } from './types.js';
+import { RegistryStore, type Replacement, type StoredKeyValue } from './store.js';
+import type { RegistryChange, RegistryView, WatchState } from './types.js';
 
-export interface RegistryChange {
-  view: RegistryView;
-  /** Date.now() when the first etcd response behind this change arrived (for end-to-end latency metrics). */
-  changeSeenAt: number;
+export type { RegistryChange } from './types.js';
+
+/**
+ * What a watched prefix feeds: events one by one, or a full listing page by page swapped in at once; commit() turns
+ * what was applied since the last commit into one change event.
+ */
+export interface WatchedStore<Change extends { changeSeenAt: number }, Listing = Replacement> {
+  applyPut(key: string, value: Buffer | string, lease: string, modRevision: string): void;
+  applyDelete(key: string, modRevision: string): void;
+  beginReplacement(): Listing;
+  addPage(listing: Listing, kvs: readonly StoredKeyValue[]): void;
+  finishReplacement(listing: Listing, revision: string): void;
+  commit(changeSeenAt: number): Change;
 }
 
 export interface WatchStateChange {
@@ -28,8 +37,10 @@ export interface WatchStateChange {
   reason?: string;
 }
 
-export interface RegistryWatcherEvents {
-  change: [RegistryChange];
+export interface PrefixWatcherEvents<Change> {
+  change: [Change];
+  /** etcd could not be read or watched (each failure; the watcher keeps retrying). */
+  failure: [unknown];
   state: [WatchStateChange];
 }
 
@@ -45,9 +56,11 @@ export interface RegistryWatcherStats {
   /** etcd events applied since start. */
   eventsApplied: number;
   lastError?: string;
+  /** When etcd last stopped answering (ISO time), while it still does not. */
+  failingSince?: string;
 }
 
-export interface RegistryWatcherOptions {
+export interface PrefixWatcherOptions {
   client: Etcd3;
   /** Key prefix, e.g. "/services/". */
   prefix: string;
@@ -62,6 +75,16 @@ type WatchOutcome =
   | { kind: 'lost'; error: unknown; connectedForMs: number }
   | { kind: 'cancelled'; reason: string; at: number; connectedForMs: number }
   | { kind: 'stopped' };
+
+/** While etcd stays unreachable, the cause is logged again at this interval. */
+const REPEAT_WARNING_MS = 30_000;
+
+/** A progress line every this many pages of a large listing. */
+const PROGRESS_EVERY_PAGES = 20;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /** A watch connected this long counts as healthy: the next failure retries at the initial delay again. */
 const HEALTHY_WATCH_MS = 5_000;
@@ -81,14 +104,15 @@ function cancelReason(err: unknown, startRevision: string): string {
     : `etcd cancelled the watch from revision ${startRevision}: ${detail}`;
 }
 
-export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
+/** Keeps a store in step with one etcd prefix (the registry, the control plane's own state, configuration). */
+export class PrefixWatcher<Change extends { changeSeenAt: number }, Listing = Replacement> extends EventEmitter<PrefixWatcherEvents<Change>> {
   private readonly client: Etcd3;
   private readonly prefix: string;
   private readonly logger: Logger;
   private pageSize: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
-  private readonly store: RegistryStore;
+  protected readonly store: WatchedStore<Change, Listing>;
 
   private currentState: WatchState = 'starting';
   private started = false;
@@ -105,11 +129,13 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
   private lastError: string | undefined;
   /** Failures since etcd last answered: the first of a series is logged as a warning, the rest at debug. */
   private consecutiveFailures = 0;
+  private failingSince: number | undefined;
+  private lastWarnAt = 0;
   private cancelCurrentWatch: (() => Promise<void>) | undefined;
   private runLoop: Promise<void> | undefined;
   private wakeFromSleep: (() => void) | undefined;
 
-  constructor(options: RegistryWatcherOptions) {
+  constructor(options: PrefixWatcherOptions, store: WatchedStore<Change, Listing>) {
     super();
     this.client = options.client;
     this.prefix = options.prefix;
@@ -118,7 +144,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     this.retryInitialMs = options.retry?.initialMs ?? 100;
     this.retryMaxMs = options.retry?.maxMs ?? 2_000;
     this.nextDelayMs = this.retryInitialMs;
-    this.store = new RegistryStore({ prefix: this.prefix, logger: this.logger });
+    this.store = store;
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -159,10 +185,6 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     return this.readyPromise;
   }
 
-  view(): RegistryView {
-    return this.store.view();
-  }
-
   state(): WatchState {
     return this.currentState;
   }
@@ -171,9 +193,10 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     return {
       state: this.currentState,
       ready: this.isReady,
-      revision: this.store.view().revision,
+      revision: this.lastRevision,
       ...this.counters,
       ...(this.lastError !== undefined && { lastError: this.lastError }),
+      ...(this.failingSince !== undefined && { failingSince: new Date(this.failingSince).toISOString() }),
     };
   }
 
@@ -215,17 +238,25 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     }
   }
 
-  /** Lists the prefix and swaps it in; false (after logging) when etcd could not be read. */
+  /**
+   * Lists the prefix and swaps it in; false (after logging) when etcd could not be read. Each page is parsed as it
+   * arrives, then the loop yields, so a listing of 100,000 keys never holds the event loop for long.
+   */
   private async listAndReplace(changeSeenAt: number): Promise<boolean> {
+    const replacement = this.store.beginReplacement();
+    let pages = 0;
     try {
-      const listing = await listPrefix(this.client, this.prefix, this.pageSize, (keys) =>
-        this.logger.info({ keys }, 'listing the registry from etcd: more pages to read'),
-      );
+      const listing = await listPrefix(this.client, this.prefix, this.pageSize, async (kvs, keys) => {
+        this.store.addPage(replacement, kvs);
+        pages += 1;
+        if (pages % PROGRESS_EVERY_PAGES === 0) this.logger.info({ keys }, 'listing the registry from etcd: more pages to read');
+        await yieldToEventLoop();
+      });
       if (this.stopped) return false;
-      this.store.replaceAll(listing.kvs, listing.revision);
+      this.store.finishReplacement(replacement, listing.revision);
       this.lastRevision = listing.revision;
-      this.consecutiveFailures = 0;
-      this.logger.info({ keys: listing.kvs.length, revision: listing.revision }, 'registry synced from etcd');
+      this.recovered();
+      this.logger.info({ keys: listing.keys, revision: listing.revision }, 'registry synced from etcd');
       this.emitChange(changeSeenAt);
       if (!this.isReady) {
         this.isReady = true;
@@ -255,7 +286,7 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
         if (settled) return;
         connectedAt = Date.now();
         this.lastError = undefined;
-        this.consecutiveFailures = 0;
+        this.recovered();
         this.setState('watching');
       });
       watcher.on('data', (response: IWatchResponse) => {
@@ -298,14 +329,28 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
 
   private noteFailure(err: unknown, message: string): void {
     this.lastError = errorMessage(err);
+    this.emit('failure', err);
     this.consecutiveFailures++;
-    const level = this.consecutiveFailures === 1 ? 'warn' : 'debug';
-    this.logger[level]({ err: this.lastError, prefix: this.prefix, revision: this.lastRevision }, message);
+    const now = Date.now();
+    this.failingSince ??= now;
+    // The first failure of a series is a warning, and so is one every REPEAT_WARNING_MS while it lasts; the rest debug.
+    const warn = this.consecutiveFailures === 1 || now - this.lastWarnAt >= REPEAT_WARNING_MS;
+    if (warn) this.lastWarnAt = now;
+    const failingForS = Math.round((now - this.failingSince) / 1000);
+    this.logger[warn ? 'warn' : 'debug']({ err: this.lastError, prefix: this.prefix, revision: this.lastRevision, failingForS }, message);
+  }
+
+  private recovered(): void {
+    if (this.failingSince !== undefined) {
+      this.logger.info({ prefix: this.prefix, failedForS: Math.round((Date.now() - this.failingSince) / 1000) }, 'etcd answers again');
+    }
+    this.consecutiveFailures = 0;
+    this.failingSince = undefined;
   }
 
   private emitChange(changeSeenAt: number): void {
     try {
-      this.emit('change', { view: this.store.view(), changeSeenAt });
+      this.emit('change', this.store.commit(changeSeenAt));
     } catch (err) {
       // A listener's bug must not break the watch (etcd3 would rethrow it outside any handler).
       this.logger.error({ err }, 'registry change listener threw');
@@ -342,5 +387,20 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
       const timer = setTimeout(done, ms);
       this.wakeFromSleep = done;
     });
+  }
+}
+
+/** The registry's watcher: the service prefix into a RegistryStore. */
+export class RegistryWatcher extends PrefixWatcher<RegistryChange> {
+  private readonly registry: RegistryStore;
+
+  constructor(options: PrefixWatcherOptions & { store?: RegistryStore }) {
+    const store = options.store ?? new RegistryStore({ prefix: options.prefix, logger: options.logger });
+    super(options, store);
+    this.registry = store;
+  }
+
+  view(): RegistryView {
+    return this.registry.view();
   }
 }

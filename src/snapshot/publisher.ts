@@ -1,48 +1,99 @@
-// Turns a stream of registry/health changes into published snapshots: coalesces bursts (quiet window capped by a
-// maximum wait), keeps services without instances for a grace period (empty assignment), and tells subscribers
-// what changed.
+// Turns registry and health changes into published snapshots. Only the services named by a change are re-derived.
+//
+// Coalescing is a throttle, not a quiet window: an isolated change is published at once (on the next turn of the
+// event loop, so that the events of one etcd response and the work they trigger land in one snapshot); changes that
+// arrive sooner than `quietMs` after the last publish wait for that spacing to pass and go out together. The
+// spacing grows with the cost of a publish (twice its build and fan-out time), up to `maxWaitMs`, so a storm of
+// changes over a large fleet cannot keep the event loop busy publishing, while no change ever waits longer than
+// `maxWaitMs`. A service whose last instance left keeps its Cluster/Listener/Route with an empty assignment for
+// `serviceGcMs`, then is removed.
 import type { Logger } from '../logger.js';
-import type { Instance, RegistryView } from '../registry/types.js';
-import { SnapshotBuilder, diffSnapshots } from './builder.js';
+import type { RegistryView } from '../registry/types.js';
+import { SnapshotBuilder, type SnapshotDraft } from './builder.js';
+import type { ClusterOptions } from './resources/cluster.js';
 import type { HealthVerdict } from './resources/endpoint.js';
-import type { Snapshot, SnapshotDiff, SnapshotSource } from './types.js';
+import { TYPE_URL, type Snapshot, type SnapshotDiff, type SnapshotSource } from './types.js';
+
+/** A service whose last instance left: since when, and the Cluster options it had then. */
+export interface EmptyServiceRecord {
+  since: number;
+  cluster: ClusterOptions;
+}
+
+/**
+ * Where grace periods outlive this process (the control plane's state in etcd), so that every replica and every
+ * restart keeps an emptied service for the same period with the same Cluster. Without it, they live in memory.
+ */
+export interface GraceRecords {
+  emptyRecord(service: string): EmptyServiceRecord | undefined;
+  emptyServices(): Iterable<string>;
+  /** Record that `service` is empty since `since` (the first record written stands). */
+  markEmpty(service: string, since: number, cluster: ClusterOptions): void;
+  /** The service has instances again, or its grace period ended. */
+  markGone(service: string): void;
+}
 
 export interface PublisherOptions {
   registry: () => RegistryView;
   verdictOf: (key: string) => HealthVerdict | undefined;
   logger: Logger;
-  /** Quiet window: publish once no change arrived for this long. */
+  /** Least spacing between publishes: changes arriving sooner after a publish go out together at its end. */
   quietMs?: number;
-  /** Upper bound on how long a change may wait for the quiet window. */
+  /** Most spacing between publishes, however costly they are: no change waits longer. */
   maxWaitMs?: number;
   /** How long a service without instances keeps its Cluster/Listener/Route (with an empty assignment). */
   serviceGcMs?: number;
+  /** Services re-derived between yields to the event loop while building the first snapshot. */
+  initialChunk?: number;
+  grace?: GraceRecords;
 }
 
 type SnapshotListener = (snapshot: Snapshot, diff: SnapshotDiff) => void;
-type BuiltListener = (snapshot: Snapshot, buildMs: number) => void;
+type BuiltListener = (snapshot: Snapshot, buildMs: number, changedServices: number) => void;
+
+export interface PublisherStats {
+  /** Snapshots published (a build that changed nothing is not one). */
+  published: number;
+  /** Services re-derived in all (a change to one service adds one). */
+  servicesRebuilt: number;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export class SnapshotPublisher implements SnapshotSource {
-  private readonly builder = new SnapshotBuilder();
+  readonly builder = new SnapshotBuilder();
   private readonly listeners = new Set<SnapshotListener>();
   private readonly builtListeners = new Set<BuiltListener>();
-  /** service → when it was last seen with no instance. */
+  /** Services to re-derive at the next publish. */
+  private readonly dirty = new Set<string>();
+  /** service → since when it has had no instance (from the grace records when they hold it). */
   private readonly emptySince = new Map<string, number>();
   private snapshot: Snapshot;
-  private quietTimer: NodeJS.Timeout | undefined;
-  private maxWaitTimer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private batchTimer: NodeJS.Timeout | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
+  private gcAt: number | undefined;
   private pendingSince: number | undefined;
+  private lastPublishAt = Number.NEGATIVE_INFINITY;
+  /** Time until the next publish may start: quietMs, or more after a costly publish (never above maxWaitMs). */
+  private spacingMs: number;
+  private initialDone = false;
   private stopped = false;
   private readonly quietMs: number;
   private readonly maxWaitMs: number;
   private readonly serviceGcMs: number;
+  private readonly initialChunk: number;
+  readonly stats: PublisherStats = { published: 0, servicesRebuilt: 0 };
 
   constructor(private readonly options: PublisherOptions) {
     this.quietMs = options.quietMs ?? 10;
     this.maxWaitMs = options.maxWaitMs ?? 100;
     this.serviceGcMs = options.serviceGcMs ?? 10 * 60_000;
-    this.snapshot = this.build(undefined);
+    this.initialChunk = options.initialChunk ?? 250;
+    this.spacingMs = this.quietMs;
+    this.snapshot = this.builder.empty();
   }
 
   current(): Snapshot {
@@ -59,78 +110,151 @@ export class SnapshotPublisher implements SnapshotSource {
     return () => this.builtListeners.delete(listener);
   }
 
-  /** Something changed (registry or health): publish after the quiet window, or at the latest after maxWaitMs. */
-  schedule(changeSeenAt: number = Date.now()): void {
-    if (this.stopped) return;
-    this.pendingSince = Math.min(this.pendingSince ?? changeSeenAt, changeSeenAt);
-    clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(() => this.publish(), this.quietMs);
-    this.maxWaitTimer ??= setTimeout(() => this.publish(), this.maxWaitMs);
+  /**
+   * Builds the first snapshot from every service of the registry, yielding to the event loop between chunks so that
+   * /healthz and the admin API keep answering while a large fleet is encoded. Each resource is encoded once.
+   */
+  async publishInitial(): Promise<void> {
+    const started = performance.now();
+    const draft = this.builder.draft(this.snapshot, this.options.verdictOf);
+    const names = [...new Set([...this.options.registry().services.keys(), ...(this.options.grace?.emptyServices() ?? [])])];
+    for (let i = 0; i < names.length; i += this.initialChunk) {
+      if (this.stopped) return;
+      const view = this.options.registry();
+      for (const service of names.slice(i, i + this.initialChunk)) {
+        this.dirty.delete(service);
+        this.derive(draft, view, service, Date.now());
+      }
+      if (i + this.initialChunk < names.length) await yieldToEventLoop();
+    }
+    this.initialDone = true;
+    this.commit(draft, undefined, names.length, started);
+    // Changes that arrived while the first snapshot was being built.
+    if (this.dirty.size > 0) this.publish();
   }
 
-  /** Builds and publishes now (also used for the first snapshot after the initial sync). */
-  publish(): void {
+  /** These services changed (registry or health): publish them at once, or with the others of their burst. */
+  markChanged(services: Iterable<string>, changeSeenAt: number = Date.now()): void {
     if (this.stopped) return;
-    clearTimeout(this.quietTimer);
-    clearTimeout(this.maxWaitTimer);
-    this.quietTimer = this.maxWaitTimer = undefined;
+    let any = false;
+    for (const service of services) {
+      this.dirty.add(service);
+      any = true;
+    }
+    if (!any || !this.initialDone) return;
+    this.pendingSince = Math.min(this.pendingSince ?? changeSeenAt, changeSeenAt);
+    this.schedule();
+  }
+
+  /** Re-derives the changed services and publishes now. */
+  publish(): void {
+    if (this.stopped || !this.initialDone) return;
+    this.cancelScheduled();
+    if (this.dirty.size === 0) return;
+    const started = performance.now();
     const changeSeenAt = this.pendingSince;
     this.pendingSince = undefined;
-    const previous = this.snapshot;
-    const next = this.build(changeSeenAt);
-    const diff = diffSnapshots(previous, next);
-    if (diff.size === 0) return;
-    this.snapshot = next;
-    this.options.logger.debug({ version: next.version, changedTypes: diff.size }, 'snapshot published');
-    for (const listener of this.listeners) listener(next, diff);
+    const draft = this.builder.draft(this.snapshot, this.options.verdictOf);
+    const view = this.options.registry();
+    const now = Date.now();
+    const count = this.dirty.size;
+    for (const service of this.dirty) this.derive(draft, view, service, now);
+    this.dirty.clear();
+    this.commit(draft, changeSeenAt, count, started);
+    // Building and fanning out are both done by now (the listeners push synchronously): space the next by its cost.
+    const cost = performance.now() - started;
+    this.spacingMs = Math.min(this.maxWaitMs, Math.max(this.quietMs, 2 * cost));
   }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.quietTimer);
-    clearTimeout(this.maxWaitTimer);
+    this.cancelScheduled();
     clearTimeout(this.gcTimer);
   }
 
-  private build(changeSeenAt: number | undefined): Snapshot {
-    const started = performance.now();
-    const services = this.servicesToPublish(this.options.registry(), Date.now());
-    const snapshot = this.builder.build({
-      services,
-      verdictOf: this.options.verdictOf,
-      ...(changeSeenAt !== undefined ? { changeSeenAt } : {}),
-    });
-    const buildMs = performance.now() - started;
-    for (const listener of this.builtListeners) listener(snapshot, buildMs);
-    return snapshot;
+  private schedule(): void {
+    if (this.immediate || this.batchTimer) return; // the publish already planned takes these changes too
+    const wait = this.lastPublishAt + this.spacingMs - Date.now();
+    if (wait <= 0) {
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        this.publish();
+      });
+      return;
+    }
+    this.batchTimer = setTimeout(() => {
+      this.batchTimer = undefined;
+      this.publish();
+    }, wait);
   }
 
-  /** Live services, plus recently emptied ones (until their grace period ends). */
-  private servicesToPublish(view: RegistryView, now: number): Map<string, readonly Instance[]> {
-    const services = new Map<string, readonly Instance[]>();
-    for (const [service, instances] of view.services) {
-      if (instances.size === 0) continue;
-      services.set(service, [...instances.values()]);
+  private cancelScheduled(): void {
+    if (this.immediate) clearImmediate(this.immediate);
+    clearTimeout(this.batchTimer);
+    this.immediate = this.batchTimer = undefined;
+  }
+
+  /** One service's next state: live, empty within its grace period, or removed. */
+  private derive(draft: SnapshotDraft, view: RegistryView, service: string, now: number): void {
+    this.stats.servicesRebuilt += 1;
+    const grace = this.options.grace;
+    const instances = view.services.get(service);
+    if (instances && instances.size > 0) {
       this.emptySince.delete(service);
+      grace?.markGone(service);
+      draft.set(service, [...instances.values()]);
+      return;
     }
-    const previouslyPublished = this.snapshot ? [...this.snapshot.resources.values()][0]?.keys() ?? [] : [];
-    for (const service of previouslyPublished) {
-      if (services.has(service)) continue;
-      const since = this.emptySince.get(service) ?? now;
-      this.emptySince.set(service, since);
-      if (now - since < this.serviceGcMs) services.set(service, []);
+    const record = grace?.emptyRecord(service);
+    const published = this.snapshot.resources.get(TYPE_URL.cluster)?.has(service) ?? false;
+    if (!published && !record) {
+      this.emptySince.delete(service);
+      return;
     }
-    for (const service of this.emptySince.keys()) if (!services.has(service)) this.emptySince.delete(service);
-    this.scheduleGc(now);
-    return services;
+    const since = record?.since ?? this.emptySince.get(service) ?? now;
+    if (now - since >= this.serviceGcMs) {
+      this.emptySince.delete(service);
+      grace?.markGone(service);
+      draft.set(service, undefined);
+      return;
+    }
+    this.emptySince.set(service, since);
+    const cluster = record?.cluster ?? this.builder.clusterOptionsOf(service) ?? { http2: false };
+    if (!record) grace?.markEmpty(service, since, cluster);
+    draft.set(service, [], cluster);
   }
 
-  private scheduleGc(now: number): void {
+  private commit(draft: SnapshotDraft, changeSeenAt: number | undefined, changedServices: number, started: number): void {
+    const { snapshot, diff } = draft.finish(changeSeenAt);
+    this.lastPublishAt = Date.now();
+    this.armGc();
+    const buildMs = performance.now() - started;
+    for (const listener of this.builtListeners) listener(snapshot, buildMs, changedServices);
+    if (diff.size === 0) return;
+    this.snapshot = snapshot;
+    this.stats.published += 1;
+    this.options.logger.debug({ version: snapshot.version, changedTypes: diff.size, changedServices }, 'snapshot published');
+    for (const listener of this.listeners) listener(snapshot, diff);
+  }
+
+  /** One timer for the earliest grace period to end; only emptied services are looked at, never the fleet. */
+  private armGc(): void {
+    let earliest: number | undefined;
+    for (const since of this.emptySince.values()) if (earliest === undefined || since < earliest) earliest = since;
+    const at = earliest === undefined ? undefined : earliest + this.serviceGcMs;
+    if (at === this.gcAt || this.stopped) return;
     clearTimeout(this.gcTimer);
     this.gcTimer = undefined;
-    if (this.emptySince.size === 0 || this.stopped) return;
-    const nextExpiry = Math.min(...this.emptySince.values()) + this.serviceGcMs;
-    this.gcTimer = setTimeout(() => this.publish(), Math.max(0, nextExpiry - now) + 1);
+    this.gcAt = at;
+    if (at === undefined) return;
+    this.gcTimer = setTimeout(() => {
+      this.gcTimer = this.gcAt = undefined;
+      const now = Date.now();
+      const expired = [...this.emptySince].filter(([, since]) => now - since >= this.serviceGcMs).map(([service]) => service);
+      // The publish that removes them re-arms the timer for the next one.
+      if (expired.length > 0) this.markChanged(expired);
+      else this.armGc();
+    }, Math.max(0, at - Date.now()) + 1);
     this.gcTimer.unref();
   }
 }

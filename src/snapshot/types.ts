@@ -1,4 +1,5 @@
 // What the snapshot stage hands to the xDS server: every resource encoded once, with a content-derived version.
+import type { SortedMapView } from '../sorted-map.js';
 
 export const TYPE_URL = {
   cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
@@ -22,19 +23,27 @@ export interface EncodedResource {
   readonly name: string;
   /** Derived from the encoded bytes: equal content, equal version, on every replica. */
   readonly version: string;
+  /**
+   * 64 bits derived from name and version: set versions are the sum of their members' digests, an
+   * order-independent combination that is updated from the changed resources alone.
+   */
+  readonly digest: bigint;
   /** The serialized resource message (Any.value), shared by every stream that receives it. */
   readonly body: Uint8Array;
   /** The same resource as proto3 JSON, for the debug API. */
   readonly json: Record<string, unknown>;
 }
 
-export type ResourceMap = ReadonlyMap<string, EncodedResource>;
+/** name → resource, in name order; consecutive snapshots share every unchanged resource and tree node. */
+export type ResourceMap = SortedMapView<string, EncodedResource>;
 
 /** A consistent set of resources of every type. Never mutated once published. */
 export interface Snapshot {
-  /** Content-derived version of the whole snapshot (used as SotW version_info). */
+  /** Content-derived version of the whole snapshot (delta system_version_info): equal on every replica. */
   readonly version: string;
   readonly resources: ReadonlyMap<TypeUrl, ResourceMap>;
+  /** Per type, the version of the whole set (what contentSetVersion gives for every resource of the type). */
+  readonly typeVersions: ReadonlyMap<TypeUrl, string>;
   readonly builtAt: Date;
   /**
    * When the oldest registry change folded into this snapshot was seen (for push-latency metrics);

@@ -1,17 +1,31 @@
 // gRPC side of the xDS server: ADS and the per-type discovery services, SotW and delta, all driving the one
-// StreamEngine. This module owns the streams' lifetimes and fan-out of new snapshots; it knows nothing of etcd.
+// StreamEngine, plus CSDS reading the same engines. This module owns the streams' lifetimes, their flow control and
+// the fan-out of new snapshots; it knows nothing of etcd.
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { discoveryPackageDefinition } from '../envoy/protos.js';
+import { discoveryPackageDefinition } from '../protos/grpc-services.js';
 import type { Logger } from '../logger.js';
 import { contentSetVersion } from '../snapshot/encode.js';
 import { TYPE_URL, isTypeUrl, type Snapshot, type SnapshotDiff, type SnapshotSource, type TypeUrl } from '../snapshot/types.js';
+import { csdsService } from './csds.js';
 import { StreamEngine, type StreamObserver } from './stream.js';
-import { isFullStateType } from './subscription.js';
+import { Subscription } from './subscription.js';
 import type { StreamInfo, XdsApi, XdsProtocol, XdsServerEvents } from './types.js';
-import { encodeDeltaResponse, encodeSotwResponse, readDeltaRequest, readSotwRequest, type XdsRequest, type XdsResponse } from './wire.js';
+import {
+  LOGGED_NODE_ID_CHARS,
+  REQUEST_LIMITS,
+  RefusedRequest,
+  boundedDecoder,
+  encodeDeltaResponse,
+  encodeSotwResponse,
+  readDeltaRequest,
+  readSotwRequest,
+  truncate,
+  type RawRequest,
+  type XdsRequest,
+  type XdsResponse,
+} from './wire.js';
 
-type RawRequest = Parameters<typeof readSotwRequest>[0];
 type Duplex = grpc.ServerDuplexStream<RawRequest, Buffer>;
 
 interface ServiceSpec {
@@ -31,35 +45,72 @@ const SERVICES: readonly ServiceSpec[] = [
   { service: 'envoy.service.route.v3.RouteDiscoveryService', api: 'rds', typeUrl: TYPE_URL.route, sotw: 'StreamRoutes', delta: 'DeltaRoutes', fetch: 'FetchRoutes' },
 ];
 
-/** Responses are pre-encoded bytes: the service definitions pass them through instead of re-serializing objects. */
-function passThroughDefinition(serviceName: string): grpc.ServiceDefinition {
+/**
+ * Responses are pre-encoded bytes: the service definitions pass them through instead of re-serializing objects.
+ * Requests are scanned before they are decoded, so one beyond the limits costs no decoding (wire.ts).
+ */
+function passThroughDefinition(serviceName: string, maxResourceNames: number): grpc.ServiceDefinition {
   const definition = discoveryPackageDefinition()[serviceName] as grpc.ServiceDefinition;
   return Object.fromEntries(
-    Object.entries(definition).map(([method, spec]) => [method, { ...spec, responseSerialize: (bytes: Buffer) => bytes }]),
+    Object.entries(definition).map(([method, spec]) => [
+      method,
+      {
+        ...spec,
+        requestDeserialize: boundedDecoder(spec.requestDeserialize, method.startsWith('Delta') ? 'delta' : 'sotw', maxResourceNames),
+        responseSerialize: (bytes: Buffer) => bytes,
+      },
+    ]),
   ) as grpc.ServiceDefinition;
+}
+
+/** Flow-control counters of one stream (tests and diagnostics read them). */
+export interface StreamFlow {
+  id: string;
+  requestsRead: number;
+  responsesWritten: number;
+  /** Responses written to gRPC whose bytes the transport has not yet taken. */
+  repliesInFlight: number;
+  /** Reading is paused because the client does not consume what it was sent. */
+  readingPaused: boolean;
 }
 
 interface LiveStream {
   engine: StreamEngine;
-  /** The client is not reading fast enough (gRPC write buffer full): pushes wait, and only the latest is sent. */
+  flow: StreamFlow;
+  /** Writing waits for the client to read (write buffer full, or too many replies in flight). */
   blocked: boolean;
-  /** A snapshot arrived while blocked. */
-  missedPush: boolean;
+  /** A snapshot or a request arrived while blocked: the latest state is owed when the client reads again. */
+  owesCatchUp: boolean;
   write(responses: XdsResponse[]): void;
   /** Ends the stream with OK, so the client reconnects (to another replica) at once. */
   end(): void;
 }
 
+/** NACK messages in logs are cut to this many characters (the admin API keeps REQUEST_LIMITS.errorMessageChars). */
+const LOGGED_NACK_CHARS = 1024;
+
+export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_REPLIES_IN_FLIGHT = 16;
+
 export interface XdsServerOptions {
   source: SnapshotSource;
   logger: Logger;
-  /** grpc.Server options (keepalive, message sizes). */
+  /** grpc.Server options (keepalive, ...); they override the defaults below. */
   grpcOptions?: grpc.ServerOptions;
   /**
    * Resource TTL for clients announcing xds.config.supports-resource-ttl (0 = off): resources carry it and are
    * renewed by heartbeats at half the TTL, so a client drops them if this control plane goes silent.
    */
   resourceTtlMs?: number;
+  /** Resource names one request may carry (REQUEST_LIMITS.maxResourceNames, 100,000); more is INVALID_ARGUMENT. */
+  maxResourceNames?: number;
+  /** Largest request message accepted (grpc.max_receive_message_length), 4 MiB by default. */
+  maxReceiveMessageBytes?: number;
+  /**
+   * Responses one stream may have written and not yet flushed to its client (16 by default). Beyond it, or when
+   * gRPC's write buffer is full, the stream stops reading and only the latest state is sent once the client reads.
+   */
+  maxRepliesInFlight?: number;
 }
 
 export class XdsServer extends EventEmitter<XdsServerEvents> {
@@ -69,30 +120,35 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   private readonly unsubscribe: () => void;
   private readonly logger: Logger;
   private readonly heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly maxRepliesInFlight: number;
 
   constructor(private readonly options: XdsServerOptions) {
     super();
     this.logger = options.logger.child({ component: 'xds' });
+    this.maxRepliesInFlight = Math.max(1, options.maxRepliesInFlight ?? DEFAULT_MAX_REPLIES_IN_FLIGHT);
     this.server = new grpc.Server({
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
       ...options.grpcOptions,
     });
+    const maxNames = options.maxResourceNames ?? REQUEST_LIMITS.maxResourceNames;
     for (const spec of SERVICES) {
       const handlers: grpc.UntypedServiceImplementation = {
-        [spec.sotw]: (call: Duplex) => this.serveStream(call, 'sotw', spec.api, spec.typeUrl),
-        [spec.delta]: (call: Duplex) => this.serveStream(call, 'delta', spec.api, spec.typeUrl),
+        [spec.sotw]: (call: Duplex) => this.serveStream(call, 'sotw', spec.api),
+        [spec.delta]: (call: Duplex) => this.serveStream(call, 'delta', spec.api),
       };
       if (spec.fetch) {
         const typeUrl = spec.typeUrl!;
         handlers[spec.fetch] = (call: grpc.ServerUnaryCall<RawRequest, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
           this.serveFetch(call.request, typeUrl, callback);
       }
-      this.server.addService(passThroughDefinition(spec.service), handlers);
+      this.server.addService(passThroughDefinition(spec.service, maxNames), handlers);
     }
+    const csds = csdsService(() => [...this.streams.values()].map((s) => s.engine), () => this.options.source.current());
+    this.server.addService(csds.definition, csds.handlers);
     this.unsubscribe = options.source.onSnapshot((snapshot, diff) => this.push(snapshot, diff));
     if (options.resourceTtlMs) {
       this.heartbeatTimer = setInterval(() => this.sendHeartbeats(), Math.max(1, options.resourceTtlMs / 2));
@@ -125,6 +181,11 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     return [...this.streams.values()].map((s) => s.engine.info());
   }
 
+  /** Flow-control counters of every open stream. */
+  streamFlows(): StreamFlow[] {
+    return [...this.streams.values()].map((s) => ({ ...s.flow }));
+  }
+
   /** Ends every stream (clients reconnect elsewhere) and stops the server, forcing it after graceMs. */
   async close(graceMs = 5_000): Promise<void> {
     this.unsubscribe();
@@ -140,7 +201,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   private push(snapshot: Snapshot, diff: SnapshotDiff): void {
     for (const stream of this.streams.values()) {
       if (stream.blocked) {
-        stream.missedPush = true;
+        stream.owesCatchUp = true;
         continue;
       }
       try {
@@ -151,53 +212,98 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     }
   }
 
-  private serveStream(call: Duplex, protocol: XdsProtocol, api: XdsApi, fixedType: TypeUrl | undefined): void {
+  private serveStream(call: Duplex, protocol: XdsProtocol, api: XdsApi): void {
     const id = String(++this.streamCounter);
-    const log = this.logger.child({ stream: id, protocol, api, peer: call.getPeer() });
-    const engine: StreamEngine = new StreamEngine(id, protocol, api, call.getPeer(), fixedType, this.observer(() => engine, log), this.options.resourceTtlMs);
+    const peer = call.getPeer();
+    const log = this.logger.child({ stream: id, protocol, api, peer });
+    const engine: StreamEngine = new StreamEngine({ id, protocol, api, peer, observer: this.observer(() => engine, log), resourceTtlMs: this.options.resourceTtlMs ?? 0 });
     const encode = protocol === 'sotw' ? encodeSotwResponse : encodeDeltaResponse;
     const read = protocol === 'sotw' ? readSotwRequest : readDeltaRequest;
+    let closed = false;
+    const flow: StreamFlow = { id, requestsRead: 0, responsesWritten: 0, repliesInFlight: 0, readingPaused: false };
+    const block = () => {
+      if (stream.blocked) return;
+      stream.blocked = true;
+      flow.readingPaused = true;
+      // Stop reading too: requests of a client that does not read its responses would otherwise pile up here.
+      call.pause();
+    };
+    // A slow client gets the latest state once it reads again, not every intermediate push queued in memory.
+    const unblockIfDrained = () => {
+      if (!stream.blocked || flow.repliesInFlight > 0 || call.writableNeedDrain || closed) return;
+      stream.blocked = false;
+      flow.readingPaused = false;
+      call.resume();
+      if (!stream.owesCatchUp) return;
+      stream.owesCatchUp = false;
+      log.debug('client caught up: sending the latest state');
+      stream.write(engine.catchUp(this.options.source.current()));
+    };
     const stream: LiveStream = {
       engine,
+      flow,
       blocked: false,
-      missedPush: false,
+      owesCatchUp: false,
       write: (responses) => {
-        for (const response of responses) if (!call.write(encode(response))) stream.blocked = true;
+        // A batch (at most one response per type) is written whole: the engine has recorded it as sent.
+        for (const response of responses) {
+          flow.repliesInFlight += 1;
+          flow.responsesWritten += 1;
+          const accepted = call.write(encode(response), () => {
+            flow.repliesInFlight -= 1;
+            unblockIfDrained();
+          });
+          if (!accepted || flow.repliesInFlight >= this.maxRepliesInFlight) block();
+        }
       },
       end: () => call.end(),
     };
-    // A slow client gets the latest state once it reads again, not every intermediate push queued in memory.
-    call.on('drain', () => {
-      stream.blocked = false;
-      if (!stream.missedPush) return;
-      stream.missedPush = false;
-      log.debug('client caught up: sending the latest state');
-      stream.write(engine.catchUp(this.options.source.current()));
-    });
+    call.on('drain', unblockIfDrained);
     this.streams.set(id, stream);
     this.emit('streamOpened', engine.info());
-    log.info('stream opened');
+    log.debug('stream opened');
 
     let nodeLogged = false;
     call.on('data', (raw: RawRequest) => {
+      if (closed) return;
+      flow.requestsRead += 1;
       try {
         const request = read(raw);
         if (request.node && !nodeLogged) {
           nodeLogged = true;
-          log.info({ node: request.node.id, cluster: request.node.cluster }, 'node connected');
+          const node = request.node;
+          log.info(
+            {
+              node: truncate(node.id, LOGGED_NODE_ID_CHARS),
+              cluster: truncate(node.cluster, LOGGED_NODE_ID_CHARS),
+              userAgent: truncate(`${node.userAgentName} ${node.userAgentVersion}`.trim(), LOGGED_NODE_ID_CHARS),
+            },
+            'proxy connected',
+          );
+        }
+        // While the client does not read, a request only updates the subscription; the answer waits for the drain.
+        if (stream.blocked) {
+          engine.handleRequest(request, this.options.source.current(), true);
+          stream.owesCatchUp = true;
+          return;
         }
         stream.write(engine.handleRequest(request, this.options.source.current()));
       } catch (err) {
+        if (err instanceof RefusedRequest) {
+          log.warn({ reason: err.message }, 'request refused: ending the stream');
+          close(`refused: ${err.message}`);
+          call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: err.message });
+          return;
+        }
         log.error({ err }, 'request failed');
       }
     });
-    let closed = false;
     const close = (reason: string) => {
       if (closed) return;
       closed = true;
       this.streams.delete(id);
       this.emit('streamClosed', engine.info());
-      log.info({ reason }, 'stream closed');
+      log.info({ node: truncate(engine.nodeInfo()?.id ?? '', LOGGED_NODE_ID_CHARS), reason }, 'stream closed');
     };
     call.on('end', () => {
       close('client ended');
@@ -216,23 +322,31 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       },
       acked: (typeUrl) => this.emit('ack', engine(), typeUrl),
       nacked: (typeUrl, nack) => {
-        log.warn({ type: typeUrl, version: nack.version, nonce: nack.nonce, error: nack.message }, 'NACK');
+        const node = truncate(engine().nodeInfo()?.id ?? '', LOGGED_NODE_ID_CHARS);
+        log.warn({ node, type: typeUrl, version: nack.version, nonce: nack.nonce, error: truncate(nack.message, LOGGED_NACK_CHARS) }, 'NACK: the client rejected a response');
         this.emit('nack', engine(), typeUrl, nack);
       },
       ignored: (reason: string, request: XdsRequest) => log.debug({ reason, type: request.typeUrl, nonce: request.nonce }, 'request ignored'),
     };
   }
 
-  /** Unary Fetch*: the current named resources (all of them for CDS/LDS when none are named). */
+  /** Unary Fetch*: the current resources a SotW subscription with these names would get (all of them for CDS/LDS when none are named). */
   private serveFetch(raw: RawRequest, typeUrl: TypeUrl, callback: grpc.sendUnaryData<Buffer>): void {
-    const request = readSotwRequest(raw);
+    let request: XdsRequest;
+    try {
+      request = readSotwRequest(raw);
+    } catch (err) {
+      if (!(err instanceof RefusedRequest)) throw err;
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
+      return;
+    }
     if (request.typeUrl && (!isTypeUrl(request.typeUrl) || request.typeUrl !== typeUrl)) {
       callback({ code: grpc.status.INVALID_ARGUMENT, details: `this service serves ${typeUrl}` });
       return;
     }
-    const resources = this.options.source.current().resources.get(typeUrl) ?? new Map();
-    const names = request.resourceNames ?? [];
-    const wanted = names.length === 0 && isFullStateType(typeUrl) ? [...resources.values()] : names.flatMap((n) => resources.get(n) ?? []);
+    const subscription = new Subscription(typeUrl, 'sotw');
+    subscription.setSotwNames(request.resourceNames ?? []);
+    const wanted = subscription.current(this.options.source.current().resources.get(typeUrl) ?? new Map());
     const version = contentSetVersion(wanted);
     callback(null, encodeSotwResponse({ typeUrl, nonce: '', version, resources: wanted, removed: [] }));
   }

@@ -1,7 +1,7 @@
 // The stream engine: one per xDS stream, whatever its protocol (SotW or delta) or API (ADS or per-type). It
 // applies requests to the subscriptions, tells ACKs from NACKs, and decides what the stream is owed after a
 // request or a new snapshot. Framing and I/O live elsewhere; this module only decides.
-import { PUSH_ORDER, TYPE_URL, isTypeUrl, type Snapshot, type SnapshotDiff, type TypeUrl } from '../snapshot/types.js';
+import { PUSH_ORDER, TYPE_URL, isTypeUrl, type ResourceMap, type Snapshot, type SnapshotDiff, type TypeUrl } from '../snapshot/types.js';
 import { contentSetVersion } from '../snapshot/encode.js';
 import { Subscription, isFullStateType } from './subscription.js';
 import type { NackRecord, NodeInfo, StreamInfo, SyncStatus, TypeStreamInfo, XdsApi, XdsProtocol } from './types.js';
@@ -13,30 +13,22 @@ const DEPENDENT_TYPE: Partial<Record<TypeUrl, TypeUrl>> = {
   [TYPE_URL.listener]: TYPE_URL.route,
 };
 
-interface SentResponse {
-  version: string;
-  at: Date;
-  /** name → version carried, for the ACKed view of the client. */
-  resources: Map<string, string>;
-}
+/**
+ * Order of responses that only remove resources: what refers comes out before what it refers to (make-before-break
+ * in reverse) — the Listener before the Route it names, both before the Cluster, the Cluster before its assignment.
+ */
+const REMOVAL_ORDER: readonly TypeUrl[] = [TYPE_URL.listener, TYPE_URL.route, TYPE_URL.cluster, TYPE_URL.endpoint];
 
-class TypeState {
-  readonly subscription: Subscription;
-  /** Responses awaiting ACK/NACK by nonce (SotW keeps only the latest; delta may have several in flight). */
-  readonly inFlight = new Map<string, SentResponse>();
-  lastSentNonce?: string;
-  lastSent?: SentResponse;
-  lastAckedVersion?: string;
-  lastAckedAt?: Date;
-  lastNack?: NackRecord;
-  /** Outcome of the latest response: undefined while it is in flight. */
-  latestOutcome?: 'ack' | 'nack';
-  readonly acked = new Map<string, string>();
+/** The type a per-type discovery service serves; ADS serves all. */
+const API_TYPE: Record<XdsApi, TypeUrl | undefined> = {
+  ads: undefined,
+  eds: TYPE_URL.endpoint,
+  cds: TYPE_URL.cluster,
+  lds: TYPE_URL.listener,
+  rds: TYPE_URL.route,
+};
 
-  constructor(typeUrl: TypeUrl) {
-    this.subscription = new Subscription(typeUrl);
-  }
-}
+const EMPTY: ResourceMap = new Map();
 
 /** Client features (Node.client_features) that opt a stream into resource TTLs and heartbeats. */
 export const FEATURE_RESOURCE_TTL = 'xds.config.supports-resource-ttl';
@@ -49,23 +41,46 @@ export interface StreamObserver {
   ignored(reason: string, request: XdsRequest): void;
 }
 
+export interface StreamEngineOptions {
+  id: string;
+  protocol: XdsProtocol;
+  /** ADS serves every type; a per-type service only its own. */
+  api: XdsApi;
+  peer: string;
+  observer: StreamObserver;
+  /** Resource TTL offered to clients that support it (0 or absent = off). */
+  resourceTtlMs?: number;
+}
+
+/** One response being built, with whether it adds/changes and whether it removes resources (for ordering). */
+interface Built {
+  response: XdsResponse;
+  adds: boolean;
+  removes: boolean;
+}
+
 export class StreamEngine {
-  private readonly types = new Map<TypeUrl, TypeState>();
+  readonly id: string;
+  readonly protocol: XdsProtocol;
+  readonly api: XdsApi;
+  readonly peer: string;
+  readonly connectedAt = new Date();
+  private readonly subscriptions = new Map<TypeUrl, Subscription>();
+  private readonly fixedType: TypeUrl | undefined;
+  private readonly observer: StreamObserver;
+  private readonly resourceTtlMs: number;
   private node: NodeInfo | undefined;
   private nonceCounter = 0;
-  readonly connectedAt = new Date();
 
-  constructor(
-    readonly id: string,
-    readonly protocol: XdsProtocol,
-    readonly api: XdsApi,
-    readonly peer: string,
-    /** Per-type services serve one type; ADS serves all. */
-    private readonly fixedType: TypeUrl | undefined,
-    private readonly observer: StreamObserver,
-    /** Resource TTL offered to clients that support it (0 = off). */
-    private readonly resourceTtlMs = 0,
-  ) {}
+  constructor(options: StreamEngineOptions) {
+    this.id = options.id;
+    this.protocol = options.protocol;
+    this.api = options.api;
+    this.peer = options.peer;
+    this.fixedType = API_TYPE[options.api];
+    this.observer = options.observer;
+    this.resourceTtlMs = options.resourceTtlMs ?? 0;
+  }
 
   /** TTLs need the client's support, and in SotW also its support for Resource wrappers that carry them. */
   private ttlMs(): number | undefined {
@@ -76,105 +91,114 @@ export class StreamEngine {
   }
 
   /**
-   * Heartbeats for clients using resource TTLs: the resources they hold at the current version, without bodies,
-   * so their TTL is renewed while this control plane is alive. Resources that changed are pushed normally instead.
+   * Heartbeats for clients using resource TTLs renew what each client ACKed (name and ACKed version, no body), so a
+   * client counts them as heartbeats even after it NACKed a newer version. Types with a response awaiting its answer
+   * get none: that response renews them.
    */
   heartbeat(snapshot: Snapshot): XdsResponse[] {
     const ttlMs = this.ttlMs();
     if (ttlMs === undefined) return [];
     const responses: XdsResponse[] = [];
     for (const typeUrl of PUSH_ORDER) {
-      const state = this.types.get(typeUrl);
-      if (!state?.subscription.requested || !state.lastSent) continue;
-      const sub = state.subscription;
-      const resources = snapshot.resources.get(typeUrl) ?? new Map();
-      const held = [...sub.known].flatMap(([name, version]) => {
-        const resource = resources.get(name);
-        return resource && resource.version === version ? [resource] : [];
-      });
+      const sub = this.subscriptions.get(typeUrl);
+      if (!sub?.requested || !sub.lastSent || !sub.settled() || sub.lastAckedVersion === undefined) continue;
+      // Everything the client ACKed, also a resource whose removal it rejected: it keeps that resource, and a SotW
+      // heartbeat is a complete response at the version it accepted last.
+      const held = [...sub.acked].map(([name, version]) => ({ name, version }));
       if (held.length === 0) continue;
-      // SotW: a heartbeat is a complete response, so send one only while the client holds the current content.
-      if (this.protocol === 'sotw' && sub.sotwDiffers(sub.current(resources))) continue;
-      const version = this.protocol === 'sotw' ? state.lastSent.version : snapshot.version;
-      const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: held, removed: [], ttlMs, heartbeat: true };
-      responses.push(this.track(state, response, this.protocol === 'sotw', held));
+      const version = this.protocol === 'sotw' ? sub.lastAckedVersion : snapshot.version;
+      const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: [], removed: [], ttlMs, heartbeat: held };
+      this.track(sub, response, new Map(held.map((h) => [h.name, h.version])));
+      responses.push(response);
     }
     for (const response of responses) this.observer.sent(response, undefined);
     return responses;
   }
 
-  /** Applies one request and returns the responses now owed, in push order. */
-  handleRequest(request: XdsRequest, snapshot: Snapshot): XdsResponse[] {
+  /**
+   * Applies one request and returns the responses now owed, in push order. With `hold` (the client is not reading
+   * what it was sent) the request only updates the subscription; `catchUp` answers it once the client reads again.
+   */
+  handleRequest(request: XdsRequest, snapshot: Snapshot, hold = false): XdsResponse[] {
     if (request.node && !this.node) this.node = request.node;
     const typeUrl = request.typeUrl || this.fixedType;
     if (!typeUrl || !isTypeUrl(typeUrl) || (this.fixedType && typeUrl !== this.fixedType)) {
       this.observer.ignored(`unsupported type_url ${JSON.stringify(request.typeUrl)}`, request);
       return [];
     }
-    const state = this.stateOf(typeUrl);
-    const answersInFlight = request.nonce !== '' && state.inFlight.has(request.nonce);
+    const sub = this.subscriptionOf(typeUrl);
+    const answersInFlight = sub.awaits(request.nonce);
     // Stale: the nonce of a response older than the latest, so the client has not seen the latest yet. The latest
     // nonce stays current after its ACK: clients send later subscription changes with it.
-    const stale = request.nonce !== '' && !answersInFlight && request.nonce !== state.lastSentNonce;
+    const stale = request.nonce !== '' && !answersInFlight && request.nonce !== sub.lastSent?.nonce;
 
-    if (answersInFlight) this.recordOutcome(typeUrl, state, request);
+    if (answersInFlight) this.recordOutcome(typeUrl, sub, request);
 
-    let force = false;
     if (this.protocol === 'sotw') {
       // SotW: a request with a stale nonce is ignored entirely; its subscription will be repeated with the new nonce.
       if (stale) {
         this.observer.ignored(`stale nonce ${request.nonce}`, request);
         return [];
       }
-      const changed = state.subscription.setSotwNames(request.resourceNames ?? []);
-      // A new stream (empty nonce) or a changed subscription is answered at once, even with unchanged content.
-      force = changed || request.nonce === '';
+      // A first request, or a changed CDS/LDS set, is owed an answer even with unchanged content; the same
+      // subscription repeated (with an empty nonce, as a client that does not read may) is not answered again.
+      const changed = sub.setSotwNames(request.resourceNames ?? []);
+      if (!changed && !answersInFlight && request.nonce === '') this.observer.ignored('unchanged subscription repeated', request);
+      // Pushes already carried every snapshot change, so an unchanged subscription is owed nothing new.
+      if (!changed && !sub.answerOwed) return [];
     } else {
-      // Delta: subscription changes apply even with a stale nonce.
-      state.subscription.applyDelta(request.subscribe ?? [], request.unsubscribe ?? [], request.initialVersions);
+      // Delta: subscription changes apply even with a stale nonce; a request that changes nothing (an ACK) is owed nothing.
+      const first = !sub.requested;
+      sub.applyDelta(request.subscribe ?? [], request.unsubscribe ?? [], request.initialVersions);
+      if (!first && !request.subscribe?.length && !request.unsubscribe?.length) return [];
     }
-    return this.respond(snapshot, [typeUrl], force);
+    return hold ? [] : this.respond(snapshot, [typeUrl]);
   }
 
   /** A new snapshot: the responses this stream is owed, if any resource it follows changed. */
   handleSnapshot(snapshot: Snapshot, diff: SnapshotDiff): XdsResponse[] {
     const affected = PUSH_ORDER.filter((typeUrl) => {
-      const state = this.types.get(typeUrl);
+      const sub = this.subscriptions.get(typeUrl);
       const changed = diff.get(typeUrl);
-      if (!state?.subscription.requested || !changed) return false;
-      const sub = state.subscription;
-      for (const name of changed) if (sub.covers(name) || sub.known.has(name)) return true;
+      if (!sub?.requested || !changed) return false;
+      for (const name of changed) if (sub.covers(name) || sub.sent.has(name)) return true;
       return false;
     });
-    return affected.length ? this.respond(snapshot, affected, false) : [];
+    return affected.length ? this.respond(snapshot, affected) : [];
   }
 
-  /** Everything that differs from what the client holds, on every requested type (after pushes were held back). */
+  /** Everything owed on every requested type: after pushes and requests were held for a client that did not read. */
   catchUp(snapshot: Snapshot): XdsResponse[] {
-    return this.respond(snapshot, [...PUSH_ORDER], false);
+    return this.respond(snapshot, [...PUSH_ORDER]);
   }
 
-  private respond(snapshot: Snapshot, typeUrls: TypeUrl[], force: boolean): XdsResponse[] {
-    const responses: XdsResponse[] = [];
+  private respond(snapshot: Snapshot, typeUrls: TypeUrl[]): XdsResponse[] {
+    const built: Built[] = [];
     const pending = new Set(typeUrls);
     for (const typeUrl of PUSH_ORDER) {
       if (!pending.has(typeUrl)) continue;
-      const state = this.types.get(typeUrl);
-      if (!state?.subscription.requested) continue;
+      const sub = this.subscriptions.get(typeUrl);
+      if (!sub?.requested) continue;
       const dependent = DEPENDENT_TYPE[typeUrl];
-      const dependentSub = dependent && this.types.get(dependent)?.subscription;
+      const dependentSub = dependent && this.subscriptions.get(dependent);
       // What the client held before, to tell which clusters (listeners) changed: only needed with a dependent type.
-      const before = dependentSub?.requested ? new Map(state.subscription.known) : undefined;
-      const response = this.protocol === 'sotw' ? this.sotwResponse(typeUrl, state, snapshot, force) : this.deltaResponse(typeUrl, state, snapshot);
-      if (!response) continue;
-      responses.push(response);
+      const before = dependentSub?.requested ? new Map(sub.sent) : undefined;
+      const resources = snapshot.resources.get(typeUrl) ?? EMPTY;
+      const next = this.protocol === 'sotw' ? this.sotwResponse(typeUrl, sub, resources) : this.deltaResponse(typeUrl, sub, resources, snapshot.version);
+      if (!next) continue;
+      built.push(next);
       if (dependent && dependentSub && before) {
-        for (const resource of response.resources) {
+        for (const resource of next.response.resources) {
           if (before.get(resource.name) !== resource.version && dependentSub.covers(resource.name)) dependentSub.forget(resource.name);
         }
         pending.add(dependent);
       }
     }
+    // Additions and changes go in push order (a Cluster before what routes to it); responses that only remove go
+    // after them, referrers first.
+    const removalsOnly = built.filter((b) => b.removes && !b.adds);
+    removalsOnly.sort((a, b) => REMOVAL_ORDER.indexOf(a.response.typeUrl) - REMOVAL_ORDER.indexOf(b.response.typeUrl));
+    const responses = [...built.filter((b) => !(b.removes && !b.adds)), ...removalsOnly].map((b) => b.response);
     const ttlMs = this.ttlMs();
     for (const response of responses) {
       if (ttlMs !== undefined) response.ttlMs = ttlMs;
@@ -183,74 +207,75 @@ export class StreamEngine {
     return responses;
   }
 
-  private sotwResponse(typeUrl: TypeUrl, state: TypeState, snapshot: Snapshot, force: boolean): XdsResponse | undefined {
-    const sub = state.subscription;
-    const content = sub.current(snapshot.resources.get(typeUrl) ?? new Map());
-    if (!force && !sub.sotwDiffers(content)) return undefined;
+  private sotwResponse(typeUrl: TypeUrl, sub: Subscription, resources: ResourceMap): Built | undefined {
+    const content = sub.current(resources);
+    if (!sub.answerOwed && !sub.sotwDiffers(content)) return undefined;
     // Named types (EDS/RDS): nothing to say about names that do not exist yet; they are sent when they appear.
-    if (content.length === 0 && !sub.wildcard && !isFullStateType(typeUrl) && sub.known.size === 0) return undefined;
-    // EDS/RDS responses need not repeat unchanged resources (clients keep what a response leaves out), so a push
-    // after one service changed carries that service alone. CDS/LDS responses are the full set by definition.
-    const changedOnly = !force && !isFullStateType(typeUrl);
-    const resources = changedOnly ? content.filter((r) => sub.known.get(r.name) !== r.version) : content;
+    if (content.length === 0 && !sub.wildcard && !isFullStateType(typeUrl) && sub.sent.size === 0) {
+      sub.answerOwed = false;
+      return undefined;
+    }
+    // EDS/RDS responses need not repeat what the client holds (clients keep what a response leaves out): after the
+    // first response, one carries only new or changed resources, and a shrunk subscription needs none. CDS/LDS
+    // responses are the full set by definition.
+    const changedOnly = !isFullStateType(typeUrl) && sub.lastSent !== undefined;
+    let adds = false;
+    let stillHeld = 0;
+    for (const r of content) {
+      const held = sub.sent.get(r.name);
+      if (held !== undefined) stillHeld += 1;
+      if (held !== r.version) adds = true;
+    }
+    const removes = isFullStateType(typeUrl) && sub.sent.size > stillHeld;
+    const sent = changedOnly ? content.filter((r) => sub.sent.get(r.name) !== r.version) : content;
     sub.recordSotwSent(content);
     // An empty CDS/LDS response is meaningful (every resource is gone); an empty EDS/RDS one says nothing.
-    if (resources.length === 0 && !isFullStateType(typeUrl)) return undefined;
+    if (sent.length === 0 && !isFullStateType(typeUrl)) return undefined;
     // The version describes everything the client holds after this response, whatever part of it was sent.
     const version = contentSetVersion(content);
-    return this.track(state, { typeUrl, nonce: this.nextNonce(), version, resources, removed: [] }, true, content);
+    const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: sent, removed: [] };
+    this.track(sub, response, new Map(content.map((r) => [r.name, r.version])));
+    return { response, adds, removes };
   }
 
-  private deltaResponse(typeUrl: TypeUrl, state: TypeState, snapshot: Snapshot): XdsResponse | undefined {
-    const sub = state.subscription;
-    const { updated, removed } = sub.deltaOwed(snapshot.resources.get(typeUrl) ?? new Map());
+  private deltaResponse(typeUrl: TypeUrl, sub: Subscription, resources: ResourceMap, version: string): Built | undefined {
+    const { updated, removed } = sub.deltaOwed(resources);
     if (updated.length === 0 && removed.length === 0) return undefined;
     sub.recordDeltaSent(updated, removed);
-    return this.track(state, { typeUrl, nonce: this.nextNonce(), version: snapshot.version, resources: updated, removed }, false);
+    const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: updated, removed };
+    this.track(sub, response, new Map(updated.map((r) => [r.name, r.version])));
+    return { response, adds: updated.length > 0, removes: removed.length > 0 };
   }
 
-  /** `holds`: what the client holds once it applies the response (SotW), when that is more than was sent. */
-  private track(state: TypeState, response: XdsResponse, replacesInFlight: boolean, holds = response.resources): XdsResponse {
-    const sent: SentResponse = { version: response.version, at: new Date(), resources: new Map(holds.map((r) => [r.name, r.version])) };
-    // SotW: only the latest nonce is current. Delta: older responses may still be ACKed individually.
-    if (replacesInFlight) state.inFlight.clear();
-    state.inFlight.set(response.nonce, sent);
-    state.lastSentNonce = response.nonce;
-    state.lastSent = sent;
-    state.latestOutcome = undefined;
-    return response;
+  /** `holds`: what the client holds once it applies the response. SotW: only the latest nonce is current. */
+  private track(sub: Subscription, response: XdsResponse, holds: ReadonlyMap<string, string>): void {
+    sub.recordWritten({ nonce: response.nonce, version: response.version, at: new Date(), holds, removed: response.removed }, this.protocol === 'sotw');
   }
 
-  private recordOutcome(typeUrl: TypeUrl, state: TypeState, request: XdsRequest): void {
-    const sent = state.inFlight.get(request.nonce)!;
-    const isLatest = request.nonce === state.lastSentNonce;
-    // Everything sent before the answered response has been processed by the client too.
-    for (const nonce of state.inFlight.keys()) {
-      state.inFlight.delete(nonce);
-      if (nonce === request.nonce) break;
-    }
-    if (request.errorMessage !== undefined) {
-      const nack: NackRecord = { version: sent.version, nonce: request.nonce, message: request.errorMessage, at: new Date() };
-      state.lastNack = nack;
-      if (isLatest) state.latestOutcome = 'nack';
-      this.observer.nacked(typeUrl, nack);
-      return;
-    }
-    if (this.protocol === 'sotw') state.acked.clear();
-    for (const [name, version] of sent.resources) state.acked.set(name, version);
-    state.lastAckedVersion = sent.version;
-    state.lastAckedAt = new Date();
-    if (isLatest) state.latestOutcome = 'ack';
-    this.observer.acked(typeUrl);
+  private recordOutcome(typeUrl: TypeUrl, sub: Subscription, request: XdsRequest): void {
+    const outcome = sub.recordAnswer(request.nonce, request.errorMessage);
+    if (!outcome) return;
+    if (outcome.ack) this.observer.acked(typeUrl);
+    else this.observer.nacked(typeUrl, outcome.nack);
   }
 
-  private stateOf(typeUrl: TypeUrl): TypeState {
-    let state = this.types.get(typeUrl);
-    if (!state) {
-      state = new TypeState(typeUrl);
-      this.types.set(typeUrl, state);
+  private subscriptionOf(typeUrl: TypeUrl): Subscription {
+    let sub = this.subscriptions.get(typeUrl);
+    if (!sub) {
+      sub = new Subscription(typeUrl, this.protocol);
+      this.subscriptions.set(typeUrl, sub);
     }
-    return state;
+    return sub;
+  }
+
+  /** The subscription of one type, for read-only views (CSDS); undefined before the client requested it. */
+  subscription(typeUrl: TypeUrl): Subscription | undefined {
+    const sub = this.subscriptions.get(typeUrl);
+    return sub?.requested ? sub : undefined;
+  }
+
+  nodeInfo(): NodeInfo | undefined {
+    return this.node;
   }
 
   private nextNonce(): string {
@@ -260,20 +285,19 @@ export class StreamEngine {
 
   info(): StreamInfo {
     const types = new Map<TypeUrl, TypeStreamInfo>();
-    for (const [typeUrl, state] of this.types) {
+    for (const [typeUrl, sub] of this.subscriptions) {
       const status: SyncStatus =
-        state.lastSentNonce === undefined ? 'NOT_SENT' : state.latestOutcome === 'ack' ? 'SYNCED' : state.latestOutcome === 'nack' ? 'NACKED' : 'STALE';
+        sub.lastSent === undefined ? 'NOT_SENT' : sub.latestOutcome === 'ack' ? 'SYNCED' : sub.latestOutcome === 'nack' ? 'NACKED' : 'STALE';
       types.set(typeUrl, {
         typeUrl,
-        wildcard: state.subscription.wildcard,
-        subscribed: state.subscription.subscribedNames(),
-        ...(state.lastSent ? { lastSentVersion: state.lastSent.version, lastSentAt: state.lastSent.at } : {}),
-        ...(state.lastSentNonce ? { lastSentNonce: state.lastSentNonce } : {}),
-        ...(state.lastAckedVersion !== undefined ? { lastAckedVersion: state.lastAckedVersion } : {}),
-        ...(state.lastAckedAt ? { lastAckedAt: state.lastAckedAt } : {}),
-        ...(state.lastNack ? { lastNack: state.lastNack } : {}),
+        wildcard: sub.wildcard,
+        subscribed: sub.subscribedNames(),
+        ...(sub.lastSent ? { lastSentVersion: sub.lastSent.version, lastSentAt: sub.lastSent.at, lastSentNonce: sub.lastSent.nonce } : {}),
+        ...(sub.lastAckedVersion !== undefined ? { lastAckedVersion: sub.lastAckedVersion } : {}),
+        ...(sub.lastAckedAt ? { lastAckedAt: sub.lastAckedAt } : {}),
+        ...(sub.lastNack ? { lastNack: sub.lastNack } : {}),
         status,
-        acked: state.acked,
+        acked: sub.acked,
       });
     }
     return {

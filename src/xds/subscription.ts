@@ -1,6 +1,8 @@
-// What one stream subscribes to for one resource type, and what the client is known to hold. The same state
-// serves state-of-the-world and delta; only how a request changes it differs.
+// Everything one stream knows about one resource type, in one place: what the client wants (names, wildcard), what it
+// was sent, what it confirmed and what it rejected. The same state serves state-of-the-world and delta; only how a
+// request changes it differs. The stream engine (stream.ts) decides what to send from it; the admin API and CSDS read it.
 import { TYPE_URL, type EncodedResource, type ResourceMap, type TypeUrl } from '../snapshot/types.js';
+import type { NackRecord, XdsProtocol } from './types.js';
 
 export const WILDCARD = '*';
 
@@ -9,36 +11,93 @@ export function isFullStateType(typeUrl: TypeUrl): boolean {
   return typeUrl === TYPE_URL.cluster || typeUrl === TYPE_URL.listener;
 }
 
-/** Marks a name the client was told does not exist (delta removed_resources). */
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** In `sent`: the client was told this name does not exist (delta removed_resources). */
 const ABSENT = '';
 
+/** A response written to the client and not yet answered by an ACK or NACK. */
+export interface SentResponse {
+  nonce: string;
+  version: string;
+  at: Date;
+  /** name → version the client holds once it applies this response (SotW: the whole content; delta: what it carried). */
+  holds: ReadonlyMap<string, string>;
+  /** Delta: names this response told the client to drop. */
+  removed: readonly string[];
+}
+
+/** What a client holds of one resource, as CSDS and the admin API report it. */
+export type ResourceStatus = 'ACKED' | 'NACKED' | 'REQUESTED' | 'DOES_NOT_EXIST';
+
 export class Subscription {
+  // What the client wants.
   wildcard = false;
-  readonly names = new Set<string>();
+  /** Explicitly named resources (the wildcard excluded). Replaced, never mutated in place, by SotW requests. */
+  names = new Set<string>();
   /** A request for this type has arrived on the stream. */
   requested = false;
-  /** name → version the client holds as far as the server knows (ABSENT: told it does not exist). */
-  readonly known = new Map<string, string>();
+  /** A request must be answered although no resource differs (a first request, or a changed CDS/LDS set). */
+  answerOwed = false;
+  /** SotW: the client named resources explicitly ('*' included), so from now on an empty list means "none". */
+  private namedExplicitly = false;
+  /** Delta: names a wildcard stream unsubscribed explicitly; each is owed an answer (resources or removed_resources). */
+  private readonly owedNames = new Set<string>();
+  private sortedNames: string[] | undefined;
+  /** SotW: the list of the request that last changed the names (its strings are the ones in `names`). */
+  private lastList: readonly string[] = [];
 
-  constructor(readonly typeUrl: TypeUrl) {}
+  // The per-resource maps. What is owed is computed against `sent`; `acked` and `rejected` describe the client.
+  /** name → version the client holds once it applies every response written so far (ABSENT: told it does not exist). */
+  readonly sent = new Map<string, string>();
+  /** Responses written and not yet answered, by nonce (SotW keeps only the latest; delta may have several). */
+  readonly inFlight = new Map<string, SentResponse>();
+  /** name → version the client confirmed holding, by ACKing a response that carried it. */
+  readonly acked = new Map<string, string>();
+  /** name → version the client refused in a NACK and has not accepted since. */
+  readonly rejected = new Map<string, string>();
+
+  lastSent?: SentResponse;
+  lastAckedVersion?: string;
+  lastAckedAt?: Date;
+  lastNack?: NackRecord;
+  /** Outcome of the latest response: undefined while it is in flight. */
+  latestOutcome?: 'ack' | 'nack';
+
+  constructor(
+    readonly typeUrl: TypeUrl,
+    readonly protocol: XdsProtocol,
+  ) {}
 
   /**
-   * State-of-the-world: the request lists the complete set of wanted names. An empty list on the first request for
-   * a full-state type means wildcard (legacy form); `*` asks for wildcard explicitly. Returns whether it changed.
+   * State-of-the-world: the request lists the complete set of wanted names. An empty list on the first request for a
+   * full-state type is the legacy wildcard, kept while the client repeats the empty list; once it has named anything
+   * ('*' included) an empty list is an unsubscription. Linear in the names. Returns whether the subscription changed.
    */
-  setSotwNames(names: readonly string[]): boolean {
+  setSotwNames(requested: readonly string[]): boolean {
     const first = !this.requested;
     this.requested = true;
-    const wildcard = names.includes(WILDCARD) || (names.length === 0 && isFullStateType(this.typeUrl) && (first || this.wildcard));
+    if (requested.length > 0) this.namedExplicitly = true;
+    // The common case, an ACK repeating the list it last sent, is compared without building a set.
+    if (!first && requested.length > 0 && sameList(requested, this.lastList)) return false;
     // Duplicates must not count as a change, or a client repeating a name would be answered on every ACK.
-    const explicit = [...new Set(names.filter((n) => n !== WILDCARD))];
-    const changed = first || wildcard !== this.wildcard || explicit.length !== this.names.size || explicit.some((n) => !this.names.has(n));
+    const explicit = new Set(requested);
+    const wildcard = explicit.delete(WILDCARD) || (requested.length === 0 && isFullStateType(this.typeUrl) && (first || (this.wildcard && !this.namedExplicitly)));
+    let changed = first || wildcard !== this.wildcard || explicit.size !== this.names.size;
+    if (!changed) for (const name of explicit) if (!this.names.has(name)) { changed = true; break; }
+    if (!changed) return false;
     this.wildcard = wildcard;
-    this.names.clear();
-    for (const name of explicit) this.names.add(name);
-    // SotW clients forget resources they no longer name; keep `known` only for what is still wanted.
-    if (!this.wildcard) for (const name of this.known.keys()) if (!this.names.has(name)) this.known.delete(name);
-    return changed;
+    this.names = explicit;
+    this.lastList = requested;
+    this.sortedNames = undefined;
+    // SotW clients forget resources they no longer name.
+    if (!wildcard) for (const map of [this.sent, this.acked, this.rejected]) for (const name of map.keys()) if (!explicit.has(name)) map.delete(name);
+    if (first || isFullStateType(this.typeUrl)) this.answerOwed = true;
+    return true;
   }
 
   /**
@@ -47,26 +106,36 @@ export class Subscription {
    */
   applyDelta(subscribe: readonly string[], unsubscribe: readonly string[], initialVersions: Record<string, string> | undefined): void {
     const firstRequest = !this.requested;
+    const initial = initialVersions ?? {};
     if (firstRequest) {
       this.requested = true;
       if (subscribe.length === 0 && isFullStateType(this.typeUrl)) this.wildcard = true;
-      for (const [name, version] of Object.entries(initialVersions ?? {})) this.known.set(name, version);
+      for (const [name, version] of Object.entries(initial)) this.sent.set(name, version);
     }
+    this.sortedNames = undefined;
     for (const name of subscribe) {
       if (name === WILDCARD) {
         this.wildcard = true;
         continue;
       }
       this.names.add(name);
-      if (!firstRequest || !(name in (initialVersions ?? {}))) this.known.delete(name);
+      if (!firstRequest || !Object.hasOwn(initial, name)) this.sent.delete(name);
     }
     for (const name of unsubscribe) {
       if (name === WILDCARD) {
         this.wildcard = false;
         continue;
       }
-      this.names.delete(name);
-      if (!this.wildcard) this.known.delete(name);
+      const wasNamed = this.names.delete(name);
+      if (!this.wildcard) {
+        this.sent.delete(name);
+        this.acked.delete(name);
+        this.rejected.delete(name);
+      } else if (wasNamed) {
+        // The protocol requires an answer: the resource again if the wildcard covers it, else removed_resources.
+        this.sent.delete(name);
+        this.owedNames.add(name);
+      }
     }
   }
 
@@ -75,66 +144,157 @@ export class Subscription {
     return this.wildcard || this.names.has(name);
   }
 
+  /** Names in scope: every resource for a wildcard (plus named ones that do not exist), else the named ones, sorted. */
+  namesInScope(resources: ResourceMap): string[] {
+    if (!this.wildcard) return this.sortedExplicitNames();
+    const out = [...resources.keys()];
+    const missing = this.sortedExplicitNames().filter((name) => !resources.has(name));
+    return missing.length ? [...out, ...missing].sort() : out;
+  }
+
   /** Resources in scope that exist now, in name order (SotW content). */
   current(resources: ResourceMap): EncodedResource[] {
-    if (this.wildcard) {
-      return [...resources.values()];
-    }
+    if (this.wildcard) return [...resources.values()];
     const out: EncodedResource[] = [];
-    for (const name of [...this.names].sort()) {
+    for (const name of this.sortedExplicitNames()) {
       const resource = resources.get(name);
       if (resource) out.push(resource);
     }
     return out;
   }
 
-  /** SotW: does the current content differ from what was last sent? */
-  sotwDiffers(content: readonly EncodedResource[]): boolean {
-    if (content.length !== this.known.size) return true;
-    return content.some((r) => this.known.get(r.name) !== r.version);
+  private sortedExplicitNames(): string[] {
+    this.sortedNames ??= [...this.names].sort();
+    return this.sortedNames;
   }
 
-  /** SotW: the client now holds exactly this content. */
+  /** SotW: does the current content differ from what was last sent? */
+  sotwDiffers(content: readonly EncodedResource[]): boolean {
+    if (content.length !== this.sent.size) return true;
+    return content.some((r) => this.sent.get(r.name) !== r.version);
+  }
+
+  /** SotW: the client holds exactly this content once it applies the response being written. */
   recordSotwSent(content: readonly EncodedResource[]): void {
-    this.known.clear();
-    for (const r of content) this.known.set(r.name, r.version);
+    this.sent.clear();
+    for (const r of content) this.sent.set(r.name, r.version);
+    this.answerOwed = false;
   }
 
   /** Delta: what is owed — resources the client lacks or holds at another version, and names to remove. */
   deltaOwed(resources: ResourceMap): { updated: EncodedResource[]; removed: string[] } {
     const updated: EncodedResource[] = [];
     const removed: string[] = [];
-    const candidates = this.wildcard ? new Set([...resources.keys(), ...this.names, ...this.known.keys()]) : new Set(this.names);
-    for (const name of candidates) {
+    const consider = (name: string) => {
       const resource = resources.get(name);
-      const held = this.known.get(name);
+      const held = this.sent.get(name);
       if (resource && this.covers(name)) {
         if (held !== resource.version) updated.push(resource);
-      } else if (!resource && held !== ABSENT && (held !== undefined || this.names.has(name))) {
+      } else if (!resource && held !== ABSENT && (held !== undefined || this.names.has(name) || this.owedNames.has(name))) {
         removed.push(name);
       }
+    };
+    if (this.wildcard) {
+      for (const name of resources.keys()) consider(name);
+      for (const name of new Set([...this.names, ...this.sent.keys(), ...this.owedNames])) if (!resources.has(name)) consider(name);
+    } else {
+      for (const name of this.names) consider(name);
     }
     updated.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     removed.sort();
     return { updated, removed };
   }
 
-  /** Delta: the client now holds these versions and knows these names are gone. */
+  /** Delta: the client holds these versions and knows these names are gone once it applies the response. */
   recordDeltaSent(updated: readonly EncodedResource[], removed: readonly string[]): void {
-    for (const r of updated) this.known.set(r.name, r.version);
+    for (const r of updated) this.sent.set(r.name, r.version);
     for (const name of removed) {
-      if (this.names.has(name)) this.known.set(name, ABSENT);
-      else this.known.delete(name);
+      if (this.names.has(name)) this.sent.set(name, ABSENT);
+      else this.sent.delete(name);
     }
+    this.owedNames.clear();
+    this.answerOwed = false;
   }
 
   /** Forget what the client holds for a name so it is sent again (a cluster changed: Envoy re-warms its EDS). */
   forget(name: string): void {
-    this.known.delete(name);
+    this.sent.delete(name);
+  }
+
+  /** A response was written: it awaits the client's answer. SotW replaces what was in flight (only its nonce is current). */
+  recordWritten(response: SentResponse, replacesInFlight: boolean): void {
+    if (replacesInFlight) this.inFlight.clear();
+    this.inFlight.set(response.nonce, response);
+    this.lastSent = response;
+    this.latestOutcome = undefined;
+  }
+
+  /** Is this nonce one of a response still awaiting its answer? */
+  awaits(nonce: string): boolean {
+    return nonce !== '' && this.inFlight.has(nonce);
+  }
+
+  /** The client answered the response with this nonce: an ACK, or a NACK when errorMessage is set. */
+  recordAnswer(nonce: string, errorMessage: string | undefined): { ack: true } | { ack: false; nack: NackRecord } | undefined {
+    const answered = this.inFlight.get(nonce);
+    if (!answered) return undefined;
+    const isLatest = nonce === this.lastSent?.nonce;
+    // Everything written before the answered response has been processed by the client too.
+    const processed: SentResponse[] = [];
+    for (const [key, response] of this.inFlight) {
+      this.inFlight.delete(key);
+      if (key === nonce) break;
+      processed.push(response);
+    }
+    if (errorMessage !== undefined) {
+      const nack: NackRecord = { version: answered.version, nonce, message: errorMessage, at: new Date() };
+      this.lastNack = nack;
+      if (isLatest) this.latestOutcome = 'nack';
+      if (this.protocol === 'sotw') this.rejected.clear();
+      for (const [name, version] of answered.holds) if (this.acked.get(name) !== version) this.rejected.set(name, version);
+      return { ack: false, nack };
+    }
+    for (const response of [...processed, answered]) this.applyAck(response);
+    this.lastAckedVersion = answered.version;
+    this.lastAckedAt = new Date();
+    if (isLatest) this.latestOutcome = 'ack';
+    return { ack: true };
+  }
+
+  private applyAck(response: SentResponse): void {
+    // SotW: an ACKed response replaces the whole set; delta: each resource it carried.
+    if (this.protocol === 'sotw') {
+      this.acked.clear();
+      this.rejected.clear();
+    }
+    for (const [name, version] of response.holds) {
+      this.acked.set(name, version);
+      this.rejected.delete(name);
+    }
+    for (const name of response.removed) {
+      this.acked.delete(name);
+      this.rejected.delete(name);
+    }
+  }
+
+  /** Whether nothing written is still awaiting its answer (heartbeats are sent only then). */
+  settled(): boolean {
+    return this.inFlight.size === 0;
+  }
+
+  /** One resource as the client holds it: status, the version it ACKed (if any), and what it refused. */
+  resourceStatus(name: string, resources: ResourceMap): { status: ResourceStatus; ackedVersion?: string; rejectedVersion?: string } {
+    const ackedVersion = this.acked.get(name);
+    const withAcked = ackedVersion !== undefined ? { ackedVersion } : {};
+    const rejectedVersion = this.rejected.get(name);
+    if (rejectedVersion !== undefined) return { status: 'NACKED', ...withAcked, rejectedVersion };
+    if (!resources.has(name)) return { status: 'DOES_NOT_EXIST', ...withAcked };
+    if (ackedVersion !== undefined && ackedVersion === this.sent.get(name)) return { status: 'ACKED', ackedVersion };
+    return { status: 'REQUESTED', ...withAcked };
   }
 
   /** Names explicitly subscribed (for the admin API). */
   subscribedNames(): string[] {
-    return [...this.names].sort();
+    return [...this.sortedExplicitNames()];
   }
 }

@@ -15,7 +15,10 @@ export interface NodeInfo {
   clientFeatures: string[];
 }
 
-/** SYNCED: last response ACKed. STALE: a response is in flight (not yet ACKed). NACKED: last response rejected. */
+/**
+ * SYNCED: the latest response was ACKed. STALE: it is in flight (not yet answered). NACKED: it was rejected.
+ * NOT_SENT: the type was requested and nothing has been sent yet (e.g. every name asked for does not exist).
+ */
 export type SyncStatus = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT_SENT';
 
 export interface NackRecord {
@@ -37,7 +40,7 @@ export interface TypeStreamInfo {
   lastAckedAt?: Date;
   lastNack?: NackRecord;
   status: SyncStatus;
-  /** Resource name → version the client is known to hold (after ACK) — delta keeps it per resource. */
+  /** Resource name → version the client confirmed holding by ACKing a response that carried it (Subscription.acked). */
   acked: ReadonlyMap<string, string>;
 }
 

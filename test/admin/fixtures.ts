@@ -1,7 +1,8 @@
 // A realistic control-plane state for the admin tests: a registry view with good and rejected entries, a snapshot
 // of real Envoy messages encoded with protobufjs, connected streams in each sync status, and probe states.
+import { contentSetVersion, resourceDigest } from '../../src/snapshot/encode.js';
 import { createHash } from 'node:crypto';
-import { envoyType } from '../../src/envoy/protos.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
 import type { AdminState, ProbeStateView, WatchStatus } from '../../src/admin/state.js';
 import type { Instance, RegistryView, RejectedEntry } from '../../src/registry/types.js';
 import { TYPE_URL, type EncodedResource, type Snapshot, type TypeUrl } from '../../src/snapshot/types.js';
@@ -17,7 +18,8 @@ function encode(typeUrl: TypeUrl, name: string, message: Record<string, unknown>
   const decoded = type.fromObject(message);
   const body = type.encode(decoded).finish();
   const json = type.toObject(decoded, { enums: String, longs: String, defaults: false, json: true });
-  return { typeUrl, name, version: createHash('sha256').update(body).digest('hex').slice(0, 16), body, json };
+  const version = createHash('sha256').update(body).digest('hex').slice(0, 16);
+  return { typeUrl, name, version, digest: resourceDigest(version), body, json };
 }
 
 function packAny(fullName: string, message: Record<string, unknown>): { type_url: string; value: Uint8Array } {
@@ -137,7 +139,8 @@ export function snapshot(): Snapshot {
     .update(all.map((r) => r.version).join(','))
     .digest('hex')
     .slice(0, 16);
-  return { version, resources, builtAt: new Date(NOW - 60_000), changeSeenAt: NOW - 60_010 };
+  const typeVersions = new Map([...resources].map(([typeUrl, map]) => [typeUrl, contentSetVersion(map.values())]));
+  return { version, resources, typeVersions, builtAt: new Date(NOW - 60_000), changeSeenAt: NOW - 60_010 };
 }
 
 function node(id: string, cluster: string, userAgentName: string, zone?: string): NodeInfo {

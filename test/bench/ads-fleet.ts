@@ -4,7 +4,7 @@
 // does not share one connection between them). The same client talks to etcd-xds and to the bare server.
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { envoyType } from '../../src/envoy/protos.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
 import { owned, waitFor } from './lifecycle.js';
 
 export const EDS_TYPE = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';

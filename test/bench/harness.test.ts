@@ -1,7 +1,7 @@
 // The bench's own instruments: statistics, the lean ADS response parsing, and the bare floor server with the fleet
 // client (real child process, real HTTP/2 connections).
 import { afterAll, describe, expect, it } from 'vitest';
-import { envoyType } from '../../src/envoy/protos.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
 import { AdsFleet, EDS_TYPE, assignmentName, decodeAssignment, parseResponse } from './ads-fleet.js';
 import { startBareServer } from './bare-server.js';
 import { teardown } from './lifecycle.js';

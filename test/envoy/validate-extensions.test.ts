@@ -2,7 +2,7 @@
 // TypedStruct) validate as strictly as the core types, and YAML-specific values (integers parsed as BigInt,
 // names that are Object.prototype properties) are judged like any other.
 import { describe, expect, it } from 'vitest';
-import { envoyType, findEnvoyType, loadEnvoyType } from '../../src/envoy/protos.js';
+import { envoyType, findEnvoyType, loadEnvoyType } from '../../src/protos/envoy-protos.js';
 import { encodeResource } from '../../src/snapshot/encode.js';
 import { validateEnvoyYaml, type ValidationError } from '../../src/envoy/validate.js';
 

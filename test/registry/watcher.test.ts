@@ -97,7 +97,7 @@ describe('RegistryWatcher', () => {
     const smallOptions = { grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 } };
     const probe = createEtcdClient(etcd.endpoint, smallOptions);
     clients.push(probe);
-    const failure = await listPrefix(probe, prefix, 10).catch((err: unknown) => err);
+    const failure = await listPrefix(probe, prefix, 10, () => undefined).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(PageTooLargeError);
     expect((failure as PageTooLargeError).suggestedPageSize).toBeGreaterThanOrEqual(1);
     expect((failure as PageTooLargeError).suggestedPageSize).toBeLessThanOrEqual(3);

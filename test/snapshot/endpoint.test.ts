@@ -1,10 +1,9 @@
 // How registrations map onto a ClusterLoadAssignment (DESIGN.md), checked on real encodings.
 import { describe, expect, it } from 'vitest';
 import { clusterLoadAssignment } from '../../src/snapshot/resources/endpoint.js';
-import { SnapshotBuilder } from '../../src/snapshot/builder.js';
 import { encodeResource } from '../../src/snapshot/encode.js';
 import { TYPE_URL } from '../../src/snapshot/types.js';
-import { instance } from '../support/snapshots.js';
+import { instance, snapshotOf } from '../support/snapshots.js';
 
 type Cla = {
   endpoints: Array<{
@@ -70,8 +69,8 @@ describe('ClusterLoadAssignment', () => {
   });
 
   it('derives versions from content: equal inputs, equal versions, whatever the input order', () => {
-    const a = new SnapshotBuilder().build({ services: new Map([['s', [instance('s', 'a', 1), instance('s', 'b', 2)]]]), verdictOf: none });
-    const b = new SnapshotBuilder().build({ services: new Map([['s', [instance('s', 'b', 2), instance('s', 'a', 1)]]]), verdictOf: none });
+    const a = snapshotOf({ s: [instance('s', 'a', 1), instance('s', 'b', 2)] });
+    const b = snapshotOf({ s: [instance('s', 'b', 2), instance('s', 'a', 1)] });
     expect(a.version).toBe(b.version);
     expect(a.resources.get(TYPE_URL.endpoint)!.get('s')!.version).toBe(b.resources.get(TYPE_URL.endpoint)!.get('s')!.version);
   });

@@ -1,6 +1,7 @@
 // A raw xDS client for protocol tests: grpc-js with Envoy's protos, every request written by the test.
 import * as grpc from '@grpc/grpc-js';
-import { discoveryPackageDefinition, envoyType } from '../../src/envoy/protos.js';
+import { envoyType } from '../../src/protos/envoy-protos.js';
+import { discoveryPackageDefinition } from '../../src/protos/grpc-services.js';
 
 export interface DecodedResource {
   name: string;

@@ -23,16 +23,23 @@ describe('ADS state-of-the-world protocol', () => {
   const open = () => fx.open('sotw');
   const put = fx.put;
 
-  it('answers a resource_names change at once with exactly the named resources', async () => {
+  it('answers a grown resource_names at once with the newly named resources, and a shrunk one with nothing', async () => {
     const s = open();
     s.send({ node: NODE, type_url: EDS, resource_names: ['alpha'] });
     const first = await s.next();
     expect(first.resources.map((r) => r.name)).toEqual(['alpha']);
+    // EDS clients keep what a response leaves out: alpha, which the client holds, is not repeated.
     s.send({ type_url: EDS, resource_names: ['alpha', 'beta'], response_nonce: first.nonce, version_info: first.version });
     const second = await s.next();
-    expect(second.resources.map((r) => r.name)).toEqual(['alpha', 'beta']);
+    expect(second.resources.map((r) => r.name)).toEqual(['beta']);
     s.send({ type_url: EDS, resource_names: ['beta'], response_nonce: second.nonce, version_info: second.version });
-    expect((await s.next()).resources.map((r) => r.name)).toEqual(['beta']);
+    // The shrink is not answered (beta is held): the next response is the push of beta's change.
+    await put('beta', 'b9', 2009);
+    const pushed = await s.next();
+    expect(pushed.resources.map((r) => r.name)).toEqual(['beta']);
+    expect(endpointPorts(pushed, 'beta')).toEqual([2001, 2009]);
+    await fx.client.delete().key('/services/beta/b9');
+    expect(endpointPorts(await s.next(), 'beta')).toEqual([2001]);
   });
 
   it('answers a subscription change sent with the nonce it already ACKed (as Envoy does when a cluster is added)', async () => {
@@ -42,7 +49,7 @@ describe('ADS state-of-the-world protocol', () => {
     s.send({ type_url: EDS, resource_names: ['alpha'], response_nonce: first.nonce, version_info: first.version });
     expect(await s.nothingWithin(200)).toEqual([]);
     s.send({ type_url: EDS, resource_names: ['alpha', 'beta'], response_nonce: first.nonce, version_info: first.version });
-    expect((await s.next()).resources.map((r) => r.name)).toEqual(['alpha', 'beta']);
+    expect((await s.next()).resources.map((r) => r.name)).toEqual(['beta']);
   });
 
   it('sends nothing more after an ACK, and ignores a stale nonce', async () => {

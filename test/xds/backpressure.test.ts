@@ -2,36 +2,11 @@
 // back, and when it reads again it gets the latest state in one response per type.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
-import { TYPE_URL, type Snapshot, type SnapshotDiff, type SnapshotSource } from '../../src/snapshot/types.js';
+import { TYPE_URL } from '../../src/snapshot/types.js';
 import { XdsServer } from '../../src/xds/server.js';
-import { AdsTestStream, NODE } from '../support/ads-client.js';
-import { SnapshotSequence, instance } from '../support/snapshots.js';
-
-/** A snapshot source driven by the test: each step adds one service to a large fleet. */
-class SteppedSource implements SnapshotSource {
-  private readonly sequence = new SnapshotSequence();
-  private readonly services: Record<string, ReturnType<typeof instance>[]> = {};
-  private snapshot: Snapshot;
-  private readonly listeners = new Set<(s: Snapshot, d: SnapshotDiff) => void>();
-
-  constructor(initialServices: number) {
-    for (let i = 0; i < initialServices; i++) this.services[`svc-${i}`] = [instance(`svc-${i}`, 'a', 1000 + i)];
-    this.snapshot = this.sequence.next(this.services).snapshot;
-  }
-  current(): Snapshot {
-    return this.snapshot;
-  }
-  onSnapshot(listener: (s: Snapshot, d: SnapshotDiff) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  addService(name: string): void {
-    this.services[name] = [instance(name, 'a', 9000)];
-    const { snapshot, diff } = this.sequence.next(this.services);
-    this.snapshot = snapshot;
-    for (const listener of this.listeners) listener(snapshot, diff);
-  }
-}
+import { AdsTestStream, NODE, type ReceivedResponse } from '../support/ads-client.js';
+import { eventually } from '../support/eventually.js';
+import { SteppedSource } from './stepped-source.js';
 
 describe('backpressure', () => {
   const source = new SteppedSource(1500);
@@ -53,24 +28,25 @@ describe('backpressure', () => {
       const first = await stream.next();
       expect(first.resources).toHaveLength(1500);
       stream.send({ type_url: TYPE_URL.cluster, resource_names: [], response_nonce: first.nonce, version_info: first.version });
-      await stream.nothingWithin(100);
+      await eventually(async () => server.streamInfos()[0]?.types.get(TYPE_URL.cluster)?.status, (s) => s === 'SYNCED', 'the first response ACKed');
       stream.pause();
       const PUSHES = 80;
+      let written = 0;
+      server.on('responseSent', () => (written += 1));
+      // Each step pushes at once; between steps the transport gets to flush what it can, until the client's
+      // flow-control window is full and the server stops writing (and reading).
       for (let i = 0; i < PUSHES; i++) {
         source.addService(`added-${i}`);
         await new Promise((resolve) => setImmediate(resolve));
       }
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(server.streamFlows()[0]!.readingPaused).toBe(true);
+      expect(written).toBeLessThan(PUSHES);
       stream.resume();
-      const received = [];
-      for (;;) {
-        const response = await stream.next(1_000).catch(() => undefined);
-        if (!response) break;
-        received.push(response);
-      }
-      // Some responses were already in flight when the buffer filled; the rest were folded into one catch-up.
+      const received: ReceivedResponse[] = [];
+      // Read until the latest state arrives: everything before it was in flight when the buffer filled.
+      while (received.at(-1)?.resources.length !== 1500 + PUSHES) received.push(await stream.next());
+      expect(received.length).toBe(written);
       expect(received.length).toBeLessThan(PUSHES);
-      expect(received.at(-1)!.resources).toHaveLength(1500 + PUSHES);
     } finally {
       stream.close();
     }

@@ -25,6 +25,20 @@ describe('delta xDS', () => {
   const put = fx.put;
   const ack = (s: AdsTestStream, r: ReceivedResponse) => s.send({ type_url: r.typeUrl, response_nonce: r.nonce });
 
+  it('answers a wildcard CDS stream that unsubscribes a name it had named explicitly', async () => {
+    const s = open('ads');
+    s.send({ node: NODE, type_url: CDS, resource_names_subscribe: ['*', 'one', 'ghost'] });
+    const first = await s.next();
+    expect(names(first)).toEqual(['one', 'two']);
+    expect(first.removed).toEqual(['ghost']);
+    ack(s, first);
+    s.send({ type_url: CDS, response_nonce: first.nonce, resource_names_unsubscribe: ['one', 'ghost'] });
+    const answer = await s.next();
+    // 'one' is still covered by the wildcard: sent again; 'ghost' does not exist: removed.
+    expect(names(answer)).toEqual(['one']);
+    expect(answer.removed).toEqual(['ghost']);
+  });
+
   for (const api of ['ads', 'eds'] as const) {
     it(`${api}: two subscriptions, then only the updated one, then an empty assignment when its instances go`, async () => {
       const s = open(api);

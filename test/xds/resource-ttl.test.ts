@@ -59,6 +59,32 @@ describe('resource TTL and heartbeats', () => {
     expect(beat.resources).toEqual([expect.objectContaining({ name: 'ttl', heartbeat: true })]);
   });
 
+  it('delta: after a NACK, heartbeats carry the version the client ACKed, not the rejected one', async () => {
+    await client.put('/services/ttl-nack/i1').value('10.0.0.10:80');
+    const s = open('delta');
+    s.send({ node: { ...NODE, id: 'ttl-nacker', client_features: [TTL] }, type_url: TYPE_URL.endpoint, resource_names_subscribe: ['ttl-nack'] });
+    // The new key may reach the snapshot after the subscription: then the name is first reported removed.
+    let first = await s.next();
+    while (first.resources.length === 0) first = await s.next();
+    const acked = first.resources[0]!.version;
+    s.send({ type_url: TYPE_URL.endpoint, response_nonce: first.nonce });
+    await client.put('/services/ttl-nack/i2').value('10.0.0.11:80');
+    // The client rejects every update (the change may arrive in more than one push); once nothing is in flight, the
+    // heartbeat renews what it ACKed.
+    let rejected = 0;
+    for (;;) {
+      const response = await s.next(TTL_MS * 4);
+      if (response.resources[0]?.heartbeat && rejected > 0) {
+        expect(response.resources).toEqual([expect.objectContaining({ name: 'ttl-nack', version: acked, heartbeat: true })]);
+        break;
+      }
+      if (response.resources[0]?.heartbeat) continue;
+      expect(response.resources[0]!.version).not.toBe(acked);
+      s.send({ type_url: TYPE_URL.endpoint, response_nonce: response.nonce, error_detail: { code: 3, message: 'rejected by test' } });
+      rejected += 1;
+    }
+  });
+
   it('clients that do not announce TTL support get plain resources and no heartbeats', async () => {
     const s = open('delta');
     s.send({ node: NODE, type_url: TYPE_URL.endpoint, resource_names_subscribe: ['ttl'] });

@@ -1,7 +1,7 @@
 // Protocol rules decided by the stream engine, checked without a network: one engine serves SotW and delta.
 import { describe, expect, it } from 'vitest';
-import { TYPE_URL } from '../../src/snapshot/types.js';
-import { StreamEngine, type StreamObserver } from '../../src/xds/stream.js';
+import { PUSH_ORDER, TYPE_URL } from '../../src/snapshot/types.js';
+import { FEATURE_RESOURCE_IN_SOTW, FEATURE_RESOURCE_TTL, StreamEngine, type StreamObserver } from '../../src/xds/stream.js';
 import type { XdsResponse } from '../../src/xds/wire.js';
 import { SnapshotSequence, instance } from '../support/snapshots.js';
 
@@ -13,7 +13,7 @@ function engine(protocol: 'sotw' | 'delta', fixedType?: (typeof TYPE_URL)[keyof 
     nacked: (_t, n) => events.push(`nack ${n.message}`),
     ignored: (reason) => events.push(`ignored ${reason}`),
   };
-  return { engine: new StreamEngine('s', protocol, fixedType ? 'eds' : 'ads', 'peer', fixedType, observer), events };
+  return { engine: new StreamEngine({ id: 's', protocol, api: fixedType ? 'eds' : 'ads', peer: 'peer', observer }), events };
 }
 
 const names = (r: XdsResponse) => r.resources.map((x) => x.name);
@@ -94,9 +94,8 @@ describe('state-of-the-world', () => {
     e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: pushed!.nonce, resourceNames: ['a', 'b'] }, second.snapshot);
     const acked = e.info().types.get(TYPE_URL.endpoint)!.acked;
     expect([...acked.keys()].sort()).toEqual(['a', 'b']);
-    // A subscription change is answered with every named resource again.
-    const [changed] = e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: pushed!.nonce, resourceNames: ['a', 'b', 'c'] }, second.snapshot);
-    expect(names(changed!)).toEqual(['a', 'b']);
+    // Naming one more that does not exist yet changes nothing the client holds: no answer.
+    expect(e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: pushed!.nonce, resourceNames: ['a', 'b', 'c'] }, second.snapshot)).toEqual([]);
   });
 
   it('tells a CDS/LDS client when its set becomes empty, and answers an empty registry', () => {
@@ -183,5 +182,127 @@ describe('delta', () => {
     const [r2] = e.handleSnapshot(second.snapshot, second.diff);
     expect(names(r2!)).toEqual(['b']);
     expect(r2!.removed).toEqual(['a']);
+  });
+});
+
+const TTL_NODE = {
+  id: 'ttl-node',
+  cluster: 'c',
+  locality: {},
+  userAgentName: 'test',
+  userAgentVersion: '1',
+  clientFeatures: [FEATURE_RESOURCE_TTL, FEATURE_RESOURCE_IN_SOTW],
+};
+
+function ttlEngine(protocol: 'sotw' | 'delta') {
+  const observer: StreamObserver = { sent: () => undefined, acked: () => undefined, nacked: () => undefined, ignored: () => undefined };
+  return new StreamEngine({ id: 't', protocol, api: 'ads', peer: 'peer', observer, resourceTtlMs: 10_000 });
+}
+
+describe('protocol edges', () => {
+  it('SotW: answers an unchanged subscription repeated with an empty nonce only once per stream; a new stream always', () => {
+    const { snapshot } = new SnapshotSequence().next({ a: [instance('a', '1', 1)] });
+    const { engine: e, events } = engine('sotw');
+    expect(e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: '', resourceNames: [] }, snapshot)).toHaveLength(1);
+    for (let i = 0; i < 3; i++) expect(e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: '', resourceNames: [] }, snapshot)).toEqual([]);
+    expect(events.filter((x) => x === 'ignored unchanged subscription repeated')).toHaveLength(3);
+    // A reconnect is a new stream: its first request (empty nonce) is answered.
+    const { engine: reconnected } = engine('sotw');
+    expect(names(reconnected.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: '', resourceNames: [] }, snapshot)[0]!)).toEqual(['a']);
+  });
+
+  it('SotW: [] after an explicit ["*"] unsubscribes', () => {
+    const seq = new SnapshotSequence();
+    const first = seq.next({ a: [instance('a', '1', 1)] });
+    const { engine: e } = engine('sotw');
+    const [r1] = e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: '', resourceNames: ['*'] }, first.snapshot);
+    expect(names(r1!)).toEqual(['a']);
+    const [emptied] = e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: r1!.nonce, resourceNames: [] }, first.snapshot);
+    expect(emptied!.resources).toEqual([]);
+    expect(e.info().types.get(TYPE_URL.cluster)!.wildcard).toBe(false);
+    const second = seq.next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2)] });
+    expect(e.handleSnapshot(second.snapshot, second.diff)).toEqual([]);
+  });
+
+  it('SotW: shrinking an EDS subscription does not re-send the assignments still named', () => {
+    const { snapshot } = new SnapshotSequence().next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2)] });
+    const { engine: e } = engine('sotw');
+    const [r1] = e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: '', resourceNames: ['a', 'b'] }, snapshot);
+    e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: r1!.nonce, resourceNames: ['a', 'b'] }, snapshot);
+    expect(e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: r1!.nonce, resourceNames: ['a'] }, snapshot)).toEqual([]);
+    expect(e.info().types.get(TYPE_URL.endpoint)!.subscribed).toEqual(['a']);
+  });
+
+  it('delta: a wildcard stream unsubscribing an explicit name is answered (in resources, or removed when it does not exist)', () => {
+    const { snapshot } = new SnapshotSequence().next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2)] });
+    const { engine: e } = engine('delta');
+    const [r1] = e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: '', subscribe: ['*', 'a', 'ghost'], unsubscribe: [] }, snapshot);
+    expect(names(r1!)).toEqual(['a', 'b']);
+    expect(r1!.removed).toEqual(['ghost']);
+    e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: r1!.nonce, subscribe: [], unsubscribe: [] }, snapshot);
+    const [kept] = e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: r1!.nonce, subscribe: [], unsubscribe: ['a'] }, snapshot);
+    expect(names(kept!)).toEqual(['a']);
+    expect(kept!.removed).toEqual([]);
+    const [gone] = e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: kept!.nonce, subscribe: [], unsubscribe: ['ghost'] }, snapshot);
+    expect(gone!.resources).toEqual([]);
+    expect(gone!.removed).toEqual(['ghost']);
+  });
+
+  it('removes the Listener and Route before the Cluster and assignment they reference; adds in CDS → EDS → LDS → RDS', () => {
+    for (const protocol of ['sotw', 'delta'] as const) {
+      const seq = new SnapshotSequence();
+      const both = seq.next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2)] });
+      const { engine: e } = engine(protocol);
+      const subscribe = (typeUrl: (typeof TYPE_URL)[keyof typeof TYPE_URL], wanted: string[]) => {
+        const request = protocol === 'sotw' ? { typeUrl, nonce: '', resourceNames: wanted } : { typeUrl, nonce: '', subscribe: wanted, unsubscribe: [] };
+        for (const r of e.handleRequest(request, both.snapshot)) e.handleRequest({ ...request, nonce: r.nonce }, both.snapshot);
+      };
+      subscribe(TYPE_URL.cluster, []);
+      subscribe(TYPE_URL.endpoint, ['a', 'b']);
+      subscribe(TYPE_URL.listener, []);
+      subscribe(TYPE_URL.route, ['a', 'b']);
+      const onlyA = seq.next({ a: [instance('a', '1', 1)] });
+      const removal = e.handleSnapshot(onlyA.snapshot, onlyA.diff).map((r) => r.typeUrl);
+      // SotW expresses removal only in the full-state types; delta in every type.
+      const expected = protocol === 'sotw' ? [TYPE_URL.listener, TYPE_URL.cluster] : [TYPE_URL.listener, TYPE_URL.route, TYPE_URL.cluster, TYPE_URL.endpoint];
+      expect({ protocol, removal }).toEqual({ protocol, removal: expected });
+      const again = seq.next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2)] });
+      const addition = e.handleSnapshot(again.snapshot, again.diff).map((r) => r.typeUrl);
+      expect({ protocol, addition }).toEqual({ protocol, addition: [...PUSH_ORDER] });
+    }
+  });
+
+  it('TTL heartbeats after a NACK carry what the client ACKed (SotW version_info, delta per-resource version)', () => {
+    for (const protocol of ['sotw', 'delta'] as const) {
+      const seq = new SnapshotSequence();
+      const first = seq.next({ a: [instance('a', '1', 1)] });
+      const e = ttlEngine(protocol);
+      const request = protocol === 'sotw' ? { typeUrl: TYPE_URL.cluster, resourceNames: [] } : { typeUrl: TYPE_URL.cluster, subscribe: [], unsubscribe: [] };
+      const [r1] = e.handleRequest({ ...request, node: TTL_NODE, nonce: '' }, first.snapshot);
+      e.handleRequest({ ...request, nonce: r1!.nonce }, first.snapshot);
+      const ackedVersion = r1!.resources[0]!.version;
+      // The cluster changes (HTTP/2 turned on) and the client rejects the new version.
+      const second = seq.next({ a: [instance('a', '1', 1, { metadata: { protocol: 'grpc' } })] });
+      const [r2] = e.handleSnapshot(second.snapshot, second.diff);
+      expect(r2!.resources[0]!.version).not.toBe(ackedVersion);
+      e.handleRequest({ ...request, nonce: r2!.nonce, errorMessage: 'rejected' }, second.snapshot);
+      const [beat] = e.heartbeat(second.snapshot);
+      expect(beat!.heartbeat).toEqual([{ name: 'a', version: ackedVersion }]);
+      if (protocol === 'sotw') expect(beat!.version).toBe(r1!.version);
+    }
+  });
+
+  it('while held (the client does not read), requests only update the subscription; catching up answers the latest', () => {
+    const { snapshot } = new SnapshotSequence().next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2)] });
+    const { engine: e } = engine('sotw');
+    expect(e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: '', resourceNames: [] }, snapshot, true)).toEqual([]);
+    expect(e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: '', resourceNames: ['a'] }, snapshot, true)).toEqual([]);
+    expect(e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: '', resourceNames: ['a', 'b'] }, snapshot, true)).toEqual([]);
+    const caughtUp = e.catchUp(snapshot);
+    expect(caughtUp.map((r) => [r.typeUrl, names(r)])).toEqual([
+      [TYPE_URL.cluster, ['a', 'b']],
+      [TYPE_URL.endpoint, ['a', 'b']],
+    ]);
+    expect(e.catchUp(snapshot)).toEqual([]);
   });
 });

@@ -15,7 +15,16 @@ function speaksHttp2(instances: Iterable<Instance>): boolean {
   return false;
 }
 
-export function cluster(service: string, instances: Iterable<Instance>): Cluster {
+/** What a service's Cluster is derived from: a change here, and only here, re-encodes the Cluster. */
+export interface ClusterOptions {
+  http2: boolean;
+}
+
+export function clusterOptions(instances: Iterable<Instance>): ClusterOptions {
+  return { http2: speaksHttp2(instances) };
+}
+
+export function cluster(service: string, options: ClusterOptions): Cluster {
   const message: Cluster = {
     name: service,
     type: 'EDS',
@@ -23,7 +32,7 @@ export function cluster(service: string, instances: Iterable<Instance>): Cluster
     connect_timeout: { seconds: 5 },
     lb_policy: 'ROUND_ROBIN',
   };
-  if (speaksHttp2(instances)) {
+  if (options.http2) {
     message.typed_extension_protocol_options = {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': packAny<HttpProtocolOptions>(HTTP_PROTOCOL_OPTIONS, {
         explicit_http_config: { http2_protocol_options: {} },

@@ -49,17 +49,27 @@ function lbEndpoint(instance: Instance, health: EnvoyHealthStatus): LbEndpoint {
 
 const HEALTH_PREFERENCE: Record<EnvoyHealthStatus, number> = { HEALTHY: 0, UNHEALTHY: 1, DRAINING: 2 };
 
+interface RankedInstance {
+  instance: Instance;
+  health: EnvoyHealthStatus;
+}
+
+/** Each instance with its health, computed once (the sort and the grouping below both need it). */
+function withHealth(instances: Iterable<Instance>, verdictOf: (key: string) => HealthVerdict | undefined): RankedInstance[] {
+  const ranked: RankedInstance[] = [];
+  for (const instance of instances) ranked.push({ instance, health: effectiveHealth(instance, verdictOf(instance.key)) });
+  return ranked;
+}
+
 /**
  * One endpoint per address:port. gRPC clients NACK a whole assignment that repeats an address, which happens when a
  * restarted instance registers under a new id while its old key waits for its lease to expire. The entry kept is
  * the healthiest, then the lowest instance id, so every replica picks the same one.
  */
-export function uniqueAddresses(instances: Iterable<Instance>, verdictOf: (key: string) => HealthVerdict | undefined): Instance[] {
-  const ranked = [...instances].sort(
-    (a, b) => HEALTH_PREFERENCE[effectiveHealth(a, verdictOf(a.key))] - HEALTH_PREFERENCE[effectiveHealth(b, verdictOf(b.key))] || compareInstances(a, b),
-  );
+function uniqueRanked(ranked: RankedInstance[]): RankedInstance[] {
+  ranked.sort((a, b) => HEALTH_PREFERENCE[a.health] - HEALTH_PREFERENCE[b.health] || compareInstances(a.instance, b.instance));
   const seen = new Set<string>();
-  return ranked.filter((instance) => {
+  return ranked.filter(({ instance }) => {
     const address = `${instance.address}|${instance.port}`;
     if (seen.has(address)) return false;
     seen.add(address);
@@ -76,28 +86,27 @@ export function clusterLoadAssignment(
   instances: Iterable<Instance>,
   verdictOf: (key: string) => HealthVerdict | undefined,
 ): ClusterLoadAssignment {
-  const groups = new Map<string, { priority: number; locality: Instance['locality']; members: Instance[] }>();
-  for (const instance of uniqueAddresses(instances, verdictOf)) {
-    const key = `${instance.priority}|${localityKey(instance)}`;
+  const groups = new Map<string, { priority: number; locality: Instance['locality']; members: RankedInstance[] }>();
+  for (const ranked of uniqueRanked(withHealth(instances, verdictOf))) {
+    const key = `${ranked.instance.priority}|${localityKey(ranked.instance)}`;
     let group = groups.get(key);
     if (!group) {
-      group = { priority: instance.priority, locality: instance.locality, members: [] };
+      group = { priority: ranked.instance.priority, locality: ranked.instance.locality, members: [] };
       groups.set(key, group);
     }
-    group.members.push(instance);
+    group.members.push(ranked);
   }
   const densePriority = new Map([...new Set([...groups.values()].map((g) => g.priority))].sort((a, b) => a - b).map((p, i) => [p, i]));
   const ordered = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g);
 
   const endpoints = ordered.map((group): LocalityLbEndpoints => {
-    const members = group.members.sort(compareInstances);
-    const healths = members.map((m) => effectiveHealth(m, verdictOf(m.key)));
-    const weight = members.reduce((sum, m, i) => (healths[i] === 'DRAINING' ? sum : sum + Math.max(1, m.weight)), 0);
+    const members = group.members.sort((a, b) => compareInstances(a.instance, b.instance));
+    const weight = members.reduce((sum, m) => (m.health === 'DRAINING' ? sum : sum + Math.max(1, m.instance.weight)), 0);
     const { region, zone, subZone } = group.locality;
     return {
       // Both Envoy and gRPC clients need a locality (empty is fine) and a locality weight on every group.
       locality: { ...(region ? { region } : {}), ...(zone ? { zone } : {}), ...(subZone ? { sub_zone: subZone } : {}) },
-      lb_endpoints: members.map((m, i) => lbEndpoint(m, healths[i]!)),
+      lb_endpoints: members.map((m) => lbEndpoint(m.instance, m.health)),
       load_balancing_weight: { value: Math.max(1, weight) },
       priority: densePriority.get(group.priority) ?? 0,
     };

@@ -8,14 +8,18 @@ import { packAny } from '../encode.js';
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER = 'envoy.extensions.filters.http.router.v3.Router';
 
+/** The Router filter has no settings: its Any is the same for every listener. */
+let routerFilter: { name: string; typed_config: ReturnType<typeof packAny> } | undefined;
+
 export function apiListener(service: string): Listener {
+  routerFilter ??= { name: 'envoy.filters.http.router', typed_config: packAny<Router>(ROUTER, {}) };
   return {
     name: service,
     api_listener: {
       api_listener: packAny<HttpConnectionManager>(HCM, {
         stat_prefix: service,
         rds: { route_config_name: service, config_source: { ads: {}, resource_api_version: 'V3' } },
-        http_filters: [{ name: 'envoy.filters.http.router', typed_config: packAny<Router>(ROUTER, {}) }],
+        http_filters: [routerFilter],
       }),
     },
   };

@@ -3,7 +3,7 @@
 // `[{"(validate.rules)": {"string": {"min_len": 1}}}]`; values stay as protobufjs parsed the option text
 // (numbers, strings, Long-like objects, `{}` for a zero Duration, a bare value where the rule is a list).
 import type protobuf from 'protobufjs';
-import { formatDuration, type ScalarValue } from './validate-scalars.js';
+import { formatDuration, type ScalarValue } from './proto3-json-scalars.js';
 
 /** The `(validate.rules)` FieldRules of one field (or of its items, map keys or values). */
 export type Rules = Record<string, unknown>;

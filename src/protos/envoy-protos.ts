@@ -1,12 +1,15 @@
-// Envoy's protos come from @grpc/grpc-js-xds (its deps/ folder): one place loads them, for both the
-// protobufjs reflection root (building and encoding resources, validating configs) and the gRPC service
-// definitions (proto-loader).
+// Envoy's protos come from @grpc/grpc-js-xds (its deps/ folder): one protobufjs reflection root, shared by the
+// snapshot (building and encoding resources), the xDS server and the config validator, with extension types
+// loaded on demand. The gRPC service definitions are in grpc-services.ts, the project's own protos in
+// project-protos.ts.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import * as protoLoader from '@grpc/proto-loader';
+// Importing proto-loader registers google/protobuf/descriptor.proto (and api, type, source_context) among
+// protobufjs's bundled files: Envoy's option annotations import descriptor.proto.
+import '@grpc/proto-loader';
+import type { TypeLookup } from './proto3-json-walk.js';
 
 const require = createRequire(import.meta.url);
 const xdsPackageDir = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
@@ -18,9 +21,6 @@ export const ENVOY_PROTO_INCLUDE_DIRS: readonly string[] = [
   'googleapis',
   'protoc-gen-validate',
 ].map((dir) => path.join(xdsPackageDir, 'deps', dir));
-
-/** The project's own protos (etcdxds.v1.*). */
-export const PROJECT_PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto');
 
 /** Files whose messages the control plane builds, serves or validates. */
 export const ENVOY_PROTO_FILES: readonly string[] = [
@@ -84,7 +84,7 @@ export function envoyType(fullName: string): protobuf.Type {
 }
 
 /** A message type, or why no shipped .proto defines it. */
-export type EnvoyTypeLookup = { type: protobuf.Type } | { missing: string };
+export type EnvoyTypeLookup = TypeLookup;
 
 // Package names are lower_snake segments (envoy.extensions.filters.network.tcp_proxy.v3); the message name that
 // follows starts with a capital. Restricting segments to this shape also keeps the directory inside the include dirs.
@@ -196,28 +196,4 @@ export function findEnvoyType(fullName: string): EnvoyTypeLookup {
 export function loadEnvoyType(fullName: string): protobuf.Type | undefined {
   const lookup = findEnvoyType(fullName);
   return 'type' in lookup ? lookup.type : undefined;
-}
-
-let cachedPackage: protoLoader.PackageDefinition | undefined;
-
-/** gRPC service definitions (ADS and the per-type discovery services) for @grpc/grpc-js. */
-export function discoveryPackageDefinition(): protoLoader.PackageDefinition {
-  cachedPackage ??= protoLoader.loadSync(
-    [
-      'envoy/service/discovery/v3/ads.proto',
-      'envoy/service/endpoint/v3/eds.proto',
-      'envoy/service/cluster/v3/cds.proto',
-      'envoy/service/listener/v3/lds.proto',
-      'envoy/service/route/v3/rds.proto',
-    ],
-    {
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: false,
-      oneofs: true,
-      includeDirs: ENVOY_PROTO_INCLUDE_DIRS as string[],
-    },
-  );
-  return cachedPackage;
 }

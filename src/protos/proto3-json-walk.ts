@@ -1,7 +1,8 @@
-// Walks a JSON/YAML value against an Envoy message type with protobufjs reflection, under the proto3 JSON rules
+// Walks a JSON/YAML value against a message type with protobufjs reflection, under the strict proto3 JSON rules
 // Envoy's loader applies (unknown fields rejected, proto and lowerCamel names, enum names or numbers, Any by
-// "@type"), then the protoc-gen-validate rules Envoy checks after parsing. protobufjs's own fromObject()/verify()
-// are not used: they drop unknown fields and coerce bad values silently.
+// "@type"), then the protoc-gen-validate rules Envoy checks after parsing (a message without such options has
+// none to check). protobufjs's own fromObject()/verify() are not used: they drop unknown fields and coerce bad
+// values silently. The public face is checkProto3Json in proto3-json.ts.
 import protobuf from 'protobufjs';
 import {
   anyRuleViolations,
@@ -16,15 +17,31 @@ import {
   scalarRuleViolations,
   type Rules,
 } from './validate-rules.js';
-import type { EnvoyTypeLookup } from './protos.js';
-import { describeValue, parseDuration, parseScalar, parseTimestamp, type ScalarValue } from './validate-scalars.js';
+import { describeValue, parseDuration, parseScalar, parseTimestamp, type ScalarValue } from './proto3-json-scalars.js';
 
 export type PathSegment = string | number;
 
-export interface FoundError {
-  path: PathSegment[];
-  message: string;
-}
+/** A message type found by name, or why there is none (the "@type" of an Any names one). */
+export type TypeLookup = { type: protobuf.Type } | { missing: string };
+
+/**
+ * One thing wrong with a value, at `path` (field names as written, list indexes, map keys). `message` is a
+ * sentence without the path. `kind` tells callers that word their own sentences what went wrong:
+ * - `unknown-field`: the last path segment names no field of `messageType`;
+ * - `duplicate-field`: `field` is given under both its proto and its JSON name;
+ * - `wrong-form`: `value` is not the JSON form of `expected` (a scalar type such as `uint32` or `string`, or
+ *   `message`, `map`, `list`); null inside a list or map counts here too;
+ * - `out-of-range`: an integer of the right form outside `range`;
+ * - `invalid`: anything else (enum names, oneofs, well-known types, Any, protoc-gen-validate rules).
+ */
+export type Proto3JsonProblem = { path: PathSegment[]; message: string } & ProblemDetail;
+
+type ProblemDetail =
+  | { kind: 'unknown-field'; messageType: protobuf.Type }
+  | { kind: 'duplicate-field'; field: protobuf.Field }
+  | { kind: 'wrong-form'; expected: string; value: unknown }
+  | { kind: 'out-of-range'; range: { min: bigint; max: bigint; value: bigint } }
+  | { kind: 'invalid' };
 
 const WRAPPERS: Record<string, string> = {
   'google.protobuf.DoubleValue': 'double',
@@ -61,6 +78,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** What one item of a repeated or map field must be: its scalar type, or `message` / `enum`. */
+function itemForm(field: protobuf.Field): string {
+  if (field.resolvedType instanceof protobuf.Type) return 'message';
+  return field.resolvedType instanceof protobuf.Enum ? 'enum' : field.type;
+}
+
 function typeName(type: protobuf.Type | protobuf.Enum): string {
   return type.fullName.replace(/^\./, '');
 }
@@ -86,40 +109,56 @@ function editDistance(a: string, b: string): number {
 
 const fieldIndexes = new WeakMap<protobuf.Type, Map<string, protobuf.Field>>();
 
-/** Every name a field may be written under: its proto name, json_name option, and lowerCamel form. */
+/** The field's proto3 JSON name: its json_name option, else the lowerCamel form of its proto name. */
+export function jsonNameOf(field: protobuf.Field): string {
+  const jsonName = field.options?.['json_name'];
+  return typeof jsonName === 'string' ? jsonName : lowerCamel(field.name);
+}
+
+/** Every name a field may be written under: its proto name and its JSON name. */
 function fieldIndex(type: protobuf.Type): Map<string, protobuf.Field> {
   let index = fieldIndexes.get(type);
   if (!index) {
     index = new Map();
     for (const field of type.fieldsArray) {
       index.set(field.name, field);
-      const jsonName = field.options?.['json_name'];
-      index.set(typeof jsonName === 'string' ? jsonName : lowerCamel(field.name), field);
+      index.set(jsonNameOf(field), field);
     }
     fieldIndexes.set(type, index);
   }
   return index;
 }
 
+const INVALID: ProblemDetail = { kind: 'invalid' };
+
 export class MessageWalker {
-  readonly errors: FoundError[] = [];
+  readonly problems: Proto3JsonProblem[] = [];
 
-  /** `findType` resolves the "@type" of Anys; findEnvoyType loads extension protos on demand. */
-  constructor(private readonly findType: (fullName: string) => EnvoyTypeLookup) {}
+  /** `findType` resolves the "@type" of Anys; findEnvoyType loads Envoy's extension protos on demand. */
+  constructor(private readonly findType: (fullName: string) => TypeLookup) {}
 
-  private report(path: PathSegment[], message: string): void {
-    this.errors.push({ path, message });
+  private report(path: PathSegment[], message: string, detail: ProblemDetail = INVALID): void {
+    this.problems.push({ path, message, ...detail });
   }
 
   private reportAll(path: PathSegment[], messages: string[]): void {
     for (const message of messages) this.report(path, message);
   }
 
+  private reportWrongForm(path: PathSegment[], message: string, expected: string, value: unknown): void {
+    this.report(path, message, { kind: 'wrong-form', expected, value });
+  }
+
+  private reportParseFailure(path: PathSegment[], failure: { message: string; range?: { min: bigint; max: bigint; value: bigint } }, expected: string, value: unknown): void {
+    if (failure.range) this.report(path, failure.message, { kind: 'out-of-range', range: failure.range });
+    else this.reportWrongForm(path, failure.message, expected, value);
+  }
+
   /** Validates a value (already parsed from JSON/YAML) as the message `type`. */
   message(type: protobuf.Type, value: unknown, path: PathSegment[], rules?: Rules): void {
     if (this.wellKnown(type, value, path, rules)) return;
     if (!isRecord(value)) {
-      this.report(path, `expected an object (${typeName(type)}), got ${describeValue(value)}`);
+      this.reportWrongForm(path, `expected an object (${typeName(type)}), got ${describeValue(value)}`, 'message', value);
       return;
     }
     const index = fieldIndex(type);
@@ -127,12 +166,12 @@ export class MessageWalker {
     for (const [key, fieldValue] of Object.entries(value)) {
       const field = index.get(key);
       if (!field) {
-        this.report([...path, key], this.unknownFieldMessage(type, key));
+        this.report([...path, key], this.unknownFieldMessage(type, key), { kind: 'unknown-field', messageType: type });
         continue;
       }
       const earlier = present.get(field);
       if (earlier !== undefined) {
-        this.report([...path, key], `field "${field.name}" is given twice (as "${earlier}" and "${key}")`);
+        this.report([...path, key], `field "${field.name}" is given twice (as "${earlier}" and "${key}")`, { kind: 'duplicate-field', field });
         continue;
       }
       // proto3 JSON: null means "not set", except where null is itself a value (google.protobuf.Value).
@@ -191,23 +230,23 @@ export class MessageWalker {
   private field(field: protobuf.Field, value: unknown, path: PathSegment[]): void {
     const rules = fieldRules(field);
     if (field.map) {
-      if (!isRecord(value)) return this.report(path, `expected a map (object), got ${describeValue(value)}`);
+      if (!isRecord(value)) return this.reportWrongForm(path, `expected a map (object), got ${describeValue(value)}`, 'map', value);
       this.reportAll(path, mapRuleViolations(rules, Object.keys(value).length));
       const keyType = field instanceof protobuf.MapField ? field.keyType : 'string';
       for (const [key, item] of Object.entries(value)) {
         const parsedKey = keyType === 'string' ? parseScalar('string', key) : parseScalar(keyType, key);
         if (!parsedKey.ok) this.report([...path, key], `bad map key: ${parsedKey.message}`);
         else this.reportAll([...path, key], scalarRuleViolations(nestedRules(rules, 'keys'), parsedKey.value).map((m) => `map key: ${m}`));
-        if (item === null) this.report([...path, key], 'null is not allowed as a map value');
+        if (item === null) this.reportWrongForm([...path, key], 'null is not allowed as a map value', itemForm(field), item);
         else this.single(field, item, [...path, key], nestedRules(rules, 'values'));
       }
       return;
     }
     if (field.repeated) {
-      if (!Array.isArray(value)) return this.report(path, `expected a list (repeated ${field.resolvedType ? typeName(field.resolvedType) : field.type}), got ${describeValue(value)}`);
+      if (!Array.isArray(value)) return this.reportWrongForm(path, `expected a list (repeated ${field.resolvedType ? typeName(field.resolvedType) : field.type}), got ${describeValue(value)}`, 'list', value);
       this.reportAll(path, repeatedRuleViolations(rules, value));
       value.forEach((item, i) => {
-        if (item === null) this.report([...path, i], 'null is not allowed in a list');
+        if (item === null) this.reportWrongForm([...path, i], 'null is not allowed in a list', itemForm(field), item);
         else this.single(field, item, [...path, i], nestedRules(rules, 'items'));
       });
       return;
@@ -220,7 +259,7 @@ export class MessageWalker {
     if (resolved instanceof protobuf.Type) return this.message(resolved, value, path, rules);
     if (resolved instanceof protobuf.Enum) return this.enumValue(resolved, value, path, rules);
     const parsed = parseScalar(field.type, value);
-    if (!parsed.ok) return this.report(path, parsed.message);
+    if (!parsed.ok) return this.reportParseFailure(path, parsed, field.type, value);
     this.reportAll(path, scalarRuleViolations(rules, parsed.value));
   }
 

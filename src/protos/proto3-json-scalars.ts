@@ -10,7 +10,10 @@ export type ScalarValue =
   | { kind: 'string'; value: string }
   | { kind: 'bytes'; value: Buffer };
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+/** A refusal; `range` is set when the value had the right form but lies outside the type's range. */
+export type Parsed<T> =
+  | { ok: true; value: T }
+  | { ok: false; message: string; range?: { min: bigint; max: bigint; value: bigint } };
 
 const INT_RANGES: Record<string, readonly [bigint, bigint]> = {
   int32: [-(2n ** 31n), 2n ** 31n - 1n],
@@ -37,8 +40,33 @@ export function describeValue(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-export function isScalarType(protoType: string): boolean {
-  return protoType in INT_RANGES || ['double', 'float', 'bool', 'string', 'bytes'].includes(protoType);
+/** The 32-bit integer ranges as numbers, for the check without BigInt below. */
+const INT32_RANGES: Record<string, readonly [number, number]> = Object.fromEntries(
+  Object.entries(INT_RANGES)
+    .filter(([, [min, max]]) => max < 2n ** 32n && min >= -(2n ** 31n))
+    .map(([type, [min, max]]) => [type, [Number(min), Number(max)]]),
+);
+
+/**
+ * True when `raw` is a scalar of `protoType` in the form a proto3 JSON writer emits (a JSON number for 32-bit
+ * integers and floating point, a boolean, a string) and in range: parseScalar would accept it unchanged. A cheap
+ * test for fast paths; false says only "ask parseScalar", never that the value is wrong.
+ */
+export function isCanonicalScalar(protoType: string, raw: unknown): boolean {
+  switch (protoType) {
+    case 'string':
+      return typeof raw === 'string';
+    case 'bool':
+      return typeof raw === 'boolean';
+    case 'double':
+      return typeof raw === 'number';
+    case 'float':
+      return typeof raw === 'number' && !(Math.abs(raw) > FLOAT32_MAX);
+    default: {
+      const range = INT32_RANGES[protoType];
+      return range !== undefined && typeof raw === 'number' && Number.isInteger(raw) && raw >= range[0] && raw <= range[1];
+    }
+  }
 }
 
 function parseInteger(protoType: string, raw: unknown): Parsed<ScalarValue> {
@@ -59,7 +87,7 @@ function parseInteger(protoType: string, raw: unknown): Parsed<ScalarValue> {
     return { ok: false, message: `expected an integer (${protoType}), got ${describeValue(raw)}` };
   }
   if (value < min || value > max) {
-    return { ok: false, message: `${value} is out of range for ${protoType} (${min}..${max})` };
+    return { ok: false, message: `${value} is out of range for ${protoType} (${min}..${max})`, range: { min, max, value } };
   }
   return { ok: true, value: { kind: 'int', value } };
 }
