@@ -20,7 +20,7 @@ export interface AdsResponse {
   bytes: number;
 }
 
-function parseResponse(bytes: Buffer): AdsResponse {
+export function parseResponse(bytes: Buffer): AdsResponse {
   const reader = protobuf.Reader.create(bytes);
   const response: AdsResponse = { version: '', nonce: '', typeUrl: '', resources: [], bytes: bytes.length };
   while (reader.pos < reader.len) {

@@ -13,6 +13,12 @@ export function cpuMs(pid: number): number {
   return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** Time the process's main thread (its event loop) spent runnable but waiting for a CPU, in ms. */
+export function runQueueWaitMs(pid: number): number {
+  const [, waitNs] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+  return (waitNs ?? 0) / 1e6;
+}
+
 /** Resident set size of a process, in bytes. */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -44,10 +50,16 @@ export function slope(points: ReadonlyArray<readonly [number, number]>): number 
   return den === 0 ? 0 : num / den;
 }
 
-export const ms = (value: number) => (Number.isFinite(value) ? `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms` : Number.isNaN(value) ? 'n/a' : '∞');
+export function ms(value: number): string {
+  if (Number.isNaN(value)) return 'n/a';
+  if (!Number.isFinite(value)) return '∞';
+  return `${value.toFixed(value < 10 ? 2 : value < 1_000 ? 1 : 0)} ms`;
+}
 export const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 export const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 export const count = (n: number) => n.toLocaleString('en-US');
+/** 100,000 → 100k, 2,500 → 2.5k; smaller numbers as they are. */
+export const short = (n: number) => (n >= 1_000 && n % 100 === 0 ? `${n / 1_000}k` : count(n));
 
 /** Direct children of this process whose command name is `name` (e.g. the etcd the test support spawned). */
 export function childPidsNamed(name: string): number[] {

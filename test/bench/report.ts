@@ -12,8 +12,9 @@ export interface Row {
   /** The target, spelled out with the limit it works out to in this run. */
   target: string;
   pass: boolean;
-  /** The figures behind the row, for the JSON. */
-  data?: Record<string, unknown>;
+  /** The row's figure and its limit as numbers (ms, bytes or cores, as the texts say), for the JSON. */
+  value?: number;
+  limit?: number;
 }
 
 export class Report {
@@ -58,7 +59,7 @@ export class Report {
         profiling
           ? `Profiles of every etcd-xds child are in ${path.relative(REPO_ROOT, PROFILE_DIR)}/ (open a .cpuprofile in Chrome DevTools › Performance, or speedscope); their heaviest functions follow.`
           : `To see where the server's time goes on a MISS: BENCH_PROFILE=1 npm run bench${process.argv.includes('--quick') ? ' -- --quick' : ''}\n` +
-              `  (the etcd-xds children then run under node --cpu-prof and write ${path.relative(REPO_ROOT, PROFILE_DIR)}/serve-*.cpuprofile; the bench prints their heaviest functions)`,
+              `  (the etcd-xds children then run under node --cpu-prof, one directory each in ${path.relative(REPO_ROOT, PROFILE_DIR)}/; the bench prints their heaviest functions)`,
       );
     }
   }

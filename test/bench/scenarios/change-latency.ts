@@ -54,12 +54,12 @@ export async function measureChangeLatency(serve: ServeChild, client: Etcd3, pre
       const key = instanceKey(prefix, name, `bench-${round}`);
       let started = performance.now();
       const added = responseWhere(stream, (ports) => ports.has(port), 30_000, `EDS with instance ${key}`);
-      await client.put(key).value(registration(service, 1_000 + round));
+      await withTimeout(client.put(key).value(registration(service, 1_000 + round)), 30_000, `etcd put ${key}`);
       samples.push((await added) - started);
       await sleep(30);
       started = performance.now();
       const removed = responseWhere(stream, (ports) => !ports.has(port), 30_000, `EDS without instance ${key}`);
-      await client.delete().key(key);
+      await withTimeout(client.delete().key(key), 30_000, `etcd delete ${key}`);
       samples.push((await removed) - started);
       await sleep(30);
     }

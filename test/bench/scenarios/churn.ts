@@ -5,7 +5,7 @@ import type { Etcd3 } from 'etcd3';
 import { AdsFleet, assignmentName, decodeAssignment } from '../ads-fleet.js';
 import { instanceKey, registration, serviceName } from '../fleet.js';
 import { progress, sleep, waitFor } from '../lifecycle.js';
-import { childPidsNamed, cpuMs, percentile, slope } from '../measure.js';
+import { childPidsNamed, cpuMs, percentile, runQueueWaitMs, slope } from '../measure.js';
 import type { ServeChild } from '../serve-child.js';
 
 export interface ChurnOptions {
@@ -33,6 +33,8 @@ export interface ChurnResult extends ChurnOptions {
   /** What else used the 2 cores meanwhile: etcd (when the bench spawned it) and the bench's own clients. */
   etcdCores: number | undefined;
   benchCores: number;
+  /** Share of the churn the server's event loop was runnable but got no CPU (a machine busy with other work). */
+  serverStarved: number;
   rssStart: number;
   rssEnd: number;
   /** RSS slope after the warm-up fifth, bytes per minute. */
@@ -93,6 +95,7 @@ export async function measureChurn(serve: ServeChild, client: Etcd3, prefix: str
     const etcdFrom = etcdPid === undefined ? 0 : cpuMs(etcdPid);
     const benchFrom = process.cpuUsage();
     const cpuFrom = serve.cpuMs();
+    const waitFrom = runQueueWaitMs(serve.pid);
     const started = performance.now();
     const sample = () =>
       samples.push({ second: (performance.now() - started) / 1_000, rss: serve.rssBytes(), cpuMs: serve.cpuMs() - cpuFrom, backlog });
@@ -147,6 +150,7 @@ export async function measureChurn(serve: ServeChild, client: Etcd3, prefix: str
     }
     const wallMs = performance.now() - started;
     const serverMs = serve.cpuMs() - cpuFrom;
+    const serverStarved = (runQueueWaitMs(serve.pid) - waitFrom) / wallMs;
     const etcdCores = etcdPid === undefined ? undefined : (cpuMs(etcdPid) - etcdFrom) / wallMs;
     const bench = process.cpuUsage(benchFrom);
     sample();
@@ -168,6 +172,7 @@ export async function measureChurn(serve: ServeChild, client: Etcd3, prefix: str
       cores: serverMs / wallMs,
       etcdCores,
       benchCores: (bench.user + bench.system) / 1_000 / wallMs,
+      serverStarved,
       rssStart: steady[0]?.rss ?? samples[0]!.rss,
       rssEnd: samples[samples.length - 1]!.rss,
       rssSlopePerMinute: slope(steady.map((s) => [s.second / 60, s.rss] as const)),

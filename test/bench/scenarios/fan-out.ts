@@ -30,7 +30,7 @@ export async function etcdWatchLatency(client: Etcd3, rounds: number): Promise<n
         'an etcd watch event',
       );
       const started = performance.now();
-      await client.put(`${prefix}k`).value(String(round));
+      await withTimeout(client.put(`${prefix}k`).value(String(round)), 30_000, 'an etcd put');
       samples.push((await seen) - started);
       await sleep(10);
     }
@@ -127,7 +127,8 @@ export async function measureFanOut(serve: ServeChild, bare: BareServer, client:
     const bareDelivery: Delivery = { perStream: [], lastStream: [], roundP99: [], bytes: 0 };
     const changeInstance = async (round: number) => {
       const started = performance.now();
-      await client.put(instanceKey(prefix, service, 0)).value(registration(serviceIndex, 0, { weight: (round + 2) % 2 === 1 ? 2 : 1 }));
+      const value = registration(serviceIndex, 0, { weight: (round + 2) % 2 === 1 ? 2 : 1 });
+      await withTimeout(client.put(instanceKey(prefix, service, 0)).value(value), 30_000, `etcd put of ${service}`);
       return started;
     };
     // One change first: the bytes the bare server pushes are the ones etcd-xds pushed after a change.
