@@ -146,7 +146,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
   const adminState: AdminState = {
     registry: () => watcher.view(),
-    snapshot: () => publisher.current(),
+    snapshot: (view) => publisher.current(view),
+    config: () => config.view(),
     streams: () => xds.streamInfos(),
     probes: () => health?.probeStates() ?? [],
     ready: () => ready,

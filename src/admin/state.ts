@@ -1,5 +1,6 @@
 // What the admin API reads. The admin layer sees the rest of the control plane only through these two small
 // interfaces, so the debug views show exactly the state the pushes use, and wiring is a handful of closures.
+import type { ConfigView } from '../config/types.js';
 import type { ProbeState } from '../health/types.js';
 import type { RegistryView, WatchState } from '../registry/types.js';
 import type { Snapshot } from '../snapshot/types.js';
@@ -18,8 +19,10 @@ export interface WatchStatus {
 export interface AdminState {
   /** Services, rejected entries and the etcd revision they reflect. */
   registry(): RegistryView;
-  /** The snapshot the xDS server currently serves. */
-  snapshot(): Snapshot;
+  /** The snapshot the xDS server currently serves to a view (the proxyless default view when none is named). */
+  snapshot(view?: string): Snapshot;
+  /** The configuration objects served (service policies, gateways) and the values rejected, with their reasons. */
+  config(): ConfigView;
   /** Every connected xDS stream. */
   streams(): readonly StreamInfo[];
   /** Active health-check state; an empty list when the checker is off. */

@@ -122,7 +122,7 @@ function nodeMessage(node: NodeInfo): Record<string, unknown> {
 }
 
 /** ClientStatusResponse for the streams whose node matches: one ClientConfig per node id (its streams merged). */
-export function clientStatus(engines: readonly StreamEngine[], snapshot: Snapshot, request: ClientStatusRequest): Record<string, unknown> {
+export function clientStatus(engines: readonly StreamEngine[], snapshotOf: (view: string) => Snapshot, request: ClientStatusRequest): Record<string, unknown> {
   const matchers = request.node_matchers ?? [];
   if (matchers.length > MAX_NODE_MATCHERS) throw new UnsupportedMatcher(`${matchers.length} node_matchers, more than ${MAX_NODE_MATCHERS}`);
   const byNode = new Map<string, { node: NodeInfo; configs: GenericXdsConfig[] }>();
@@ -134,6 +134,7 @@ export function clientStatus(engines: readonly StreamEngine[], snapshot: Snapsho
       entry = { node, configs: [] };
       byNode.set(node.id, entry);
     }
+    const snapshot = snapshotOf(engine.view);
     for (const typeUrl of PUSH_ORDER) {
       const sub = engine.subscription(typeUrl);
       if (sub) entry.configs.push(...resourceConfigs(sub, snapshot.resources.get(typeUrl) ?? new Map(), !request.exclude_resource_contents));
@@ -148,11 +149,11 @@ export function clientStatus(engines: readonly StreamEngine[], snapshot: Snapsho
 /** The CSDS service for a grpc.Server: FetchClientStatus (unary) and StreamClientStatus (one answer per request). */
 export function csdsService(
   engines: () => readonly StreamEngine[],
-  snapshot: () => Snapshot,
+  snapshotOf: (view: string) => Snapshot,
 ): { definition: grpc.ServiceDefinition; handlers: grpc.UntypedServiceImplementation } {
   const answer = (request: ClientStatusRequest): { ok: Record<string, unknown> } | { error: Partial<grpc.StatusObject> } => {
     try {
-      return { ok: clientStatus(engines(), snapshot(), request) };
+      return { ok: clientStatus(engines(), snapshotOf, request) };
     } catch (err) {
       if (err instanceof UnsupportedMatcher) return { error: { code: grpc.status.INVALID_ARGUMENT, details: err.message } };
       throw err;

@@ -77,8 +77,6 @@ export interface StreamFlow {
 interface LiveStream {
   engine: StreamEngine;
   flow: StreamFlow;
-  /** The view this stream's node receives (decided by its first node; the default view until then). */
-  view: string;
   /** Writing waits for the client to read (write buffer full, or too many replies in flight). */
   blocked: boolean;
   /** A snapshot or a request arrived while blocked: the latest state is owed when the client reads again. */
@@ -152,7 +150,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       }
       this.server.addService(passThroughDefinition(spec.service, maxNames), handlers);
     }
-    const csds = csdsService(() => [...this.streams.values()].map((s) => s.engine), () => this.options.source.current());
+    const csds = csdsService(() => [...this.streams.values()].map((s) => s.engine), (view) => this.options.source.current(view));
     this.server.addService(csds.definition, csds.handlers);
     this.unsubscribe = options.source.onSnapshot((snapshot, diff, views) => this.push(snapshot, diff, views));
     if (options.resourceTtlMs) {
@@ -165,7 +163,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     for (const stream of this.streams.values()) {
       if (stream.blocked) continue;
       try {
-        stream.write(stream.engine.heartbeat(this.options.source.current(stream.view)));
+        stream.write(stream.engine.heartbeat(this.options.source.current(stream.engine.view)));
       } catch (err) {
         this.logger.error({ err, stream: stream.engine.id }, 'heartbeat failed');
       }
@@ -204,7 +202,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
 
   private push(snapshot: Snapshot, diff: SnapshotDiff, views: ReadonlyMap<string, ViewUpdate> | undefined): void {
     for (const stream of this.streams.values()) {
-      const update = stream.view === DEFAULT_VIEW ? { snapshot, diff } : views?.get(stream.view);
+      const update = stream.engine.view === DEFAULT_VIEW ? { snapshot, diff } : views?.get(stream.engine.view);
       if (!update) continue; // nothing changed in this stream's view
       if (stream.blocked) {
         stream.owesCatchUp = true;
@@ -243,12 +241,11 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       if (!stream.owesCatchUp) return;
       stream.owesCatchUp = false;
       log.debug('client caught up: sending the latest state');
-      stream.write(engine.catchUp(this.options.source.current(stream.view)));
+      stream.write(engine.catchUp(this.options.source.current(stream.engine.view)));
     };
     const stream: LiveStream = {
       engine,
       flow,
-      view: DEFAULT_VIEW,
       blocked: false,
       owesCatchUp: false,
       write: (responses) => {
@@ -279,7 +276,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         if (request.node && !nodeLogged) {
           nodeLogged = true;
           const node = request.node;
-          stream.view = this.options.source.viewOf?.(node) ?? DEFAULT_VIEW;
+          stream.engine.view = this.options.source.viewOf?.(node) ?? DEFAULT_VIEW;
           log.info(
             {
               node: truncate(node.id, LOGGED_NODE_ID_CHARS),
@@ -291,11 +288,11 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         }
         // While the client does not read, a request only updates the subscription; the answer waits for the drain.
         if (stream.blocked) {
-          engine.handleRequest(request, this.options.source.current(stream.view), true);
+          engine.handleRequest(request, this.options.source.current(stream.engine.view), true);
           stream.owesCatchUp = true;
           return;
         }
-        stream.write(engine.handleRequest(request, this.options.source.current(stream.view)));
+        stream.write(engine.handleRequest(request, this.options.source.current(stream.engine.view)));
       } catch (err) {
         if (err instanceof RefusedRequest) {
           log.warn({ reason: err.message }, 'request refused: ending the stream');

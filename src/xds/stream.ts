@@ -1,7 +1,7 @@
 // The stream engine: one per xDS stream, whatever its protocol (SotW or delta) or API (ADS or per-type). It
 // applies requests to the subscriptions, tells ACKs from NACKs, and decides what the stream is owed after a
 // request or a new snapshot. Framing and I/O live elsewhere; this module only decides.
-import { PUSH_ORDER, TYPE_URL, isTypeUrl, type ResourceMap, type Snapshot, type SnapshotDiff, type TypeUrl } from '../snapshot/types.js';
+import { DEFAULT_VIEW, PUSH_ORDER, TYPE_URL, isTypeUrl, type ResourceMap, type Snapshot, type SnapshotDiff, type TypeUrl } from '../snapshot/types.js';
 import { contentSetVersion } from '../snapshot/encode.js';
 import { Subscription, isFullStateType } from './subscription.js';
 import type { NackRecord, NodeInfo, StreamInfo, SyncStatus, TypeStreamInfo, XdsApi, XdsProtocol } from './types.js';
@@ -65,6 +65,8 @@ export class StreamEngine {
   readonly api: XdsApi;
   readonly peer: string;
   readonly connectedAt = new Date();
+  /** The view whose resources this stream receives: decided by its node, and again after a Gateway change. */
+  view: string = DEFAULT_VIEW;
   private readonly subscriptions = new Map<TypeUrl, Subscription>();
   private readonly fixedType: TypeUrl | undefined;
   private readonly observer: StreamObserver;
@@ -307,6 +309,7 @@ export class StreamEngine {
       ...(this.node ? { node: this.node } : {}),
       peer: this.peer,
       connectedAt: this.connectedAt,
+      view: this.view,
       types,
     };
   }

@@ -53,6 +53,8 @@ export interface StreamInfo {
   node?: NodeInfo;
   peer: string;
   connectedAt: Date;
+  /** The view the stream receives (`grpc` for proxyless clients, an Envoy view's key otherwise). */
+  view: string;
   types: ReadonlyMap<TypeUrl, TypeStreamInfo>;
 }
 

@@ -1,6 +1,7 @@
 // A realistic control-plane state for the admin tests: a registry view with good and rejected entries, a snapshot
 // of real Envoy messages encoded with protobufjs, streams driven through the real StreamEngine into each sync
 // status (so the admin views read exactly what the engine reports), and probe states.
+import type { ConfigView } from '../../src/config/types.js';
 import { createHash } from 'node:crypto';
 import { contentSetVersion, resourceDigest } from '../../src/snapshot/encode.js';
 import { envoyType } from '../../src/protos/envoy-protos.js';
@@ -298,12 +299,16 @@ export class FixtureState implements AdminState {
   probeRows = probes();
   isReady = true;
   watchStatus: WatchStatus = { state: 'watching', reconnects: 0, resyncs: 0 };
+  configView: ConfigView = { policies: new Map(), gateways: new Map(), rejected: new Map(), revision: '0' };
 
   registry(): RegistryView {
     return this.view;
   }
   snapshot(): Snapshot {
     return this.snap;
+  }
+  config(): ConfigView {
+    return this.configView;
   }
   streams(): readonly StreamInfo[] {
     return this.connected.map((stream) => stream.info());

@@ -1,6 +1,7 @@
 // A fleet-sized AdminState held in memory: `services` services of `perService` instances each, every service's
 // ClusterLoadAssignment encoded for real, so the admin views face the sizes of issue 9 without etcd.
 import type { AdminState, WatchStatus } from '../../src/admin/state.js';
+import type { ConfigView } from '../../src/config/types.js';
 import type { ProbeState } from '../../src/health/types.js';
 import type { Instance, RegistryView } from '../../src/registry/types.js';
 import { TYPE_URL, type EncodedResource, type Snapshot, type TypeUrl } from '../../src/snapshot/types.js';
@@ -16,6 +17,7 @@ export class FleetState implements AdminState {
   readonly view: RegistryView;
   readonly snap: Snapshot;
   connected: StreamInfo[] = [];
+  readonly configView: ConfigView = { policies: new Map(), gateways: new Map(), rejected: new Map(), revision: '0' };
 
   constructor(services: number, perService: number) {
     const byService = new Map<string, Map<string, Instance>>();
@@ -45,6 +47,9 @@ export class FleetState implements AdminState {
   }
   snapshot(): Snapshot {
     return this.snap;
+  }
+  config(): ConfigView {
+    return this.configView;
   }
   streams(): readonly StreamInfo[] {
     return this.connected;
