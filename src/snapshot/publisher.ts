@@ -9,14 +9,14 @@
 // `serviceGcMs`, then is removed.
 import type { Logger } from '../logger.js';
 import type { RegistryView } from '../registry/types.js';
-import type { ConfigView } from '../config/types.js';
+import type { ConfigChange, ConfigView } from '../config/types.js';
 import { EnvoyViews } from '../views/envoy-views.js';
 import { nodeView, type ViewSpec } from '../views/node-view.js';
 import { gatewaySubsets } from '../views/view-resources.js';
 import { SnapshotBuilder, type PolicyLookup, type SnapshotDraft } from './builder.js';
 import type { ClusterOptions } from './resources/cluster.js';
 import type { HealthVerdict } from './resources/endpoint.js';
-import { DEFAULT_VIEW, TYPE_URL, type Snapshot, type SnapshotDiff, type SnapshotSource, type ViewNode, type ViewUpdate } from './types.js';
+import { DEFAULT_VIEW, TYPE_URL, type Snapshot, type SnapshotListener, type SnapshotSource, type ViewNode, type ViewUpdate } from './types.js';
 
 /** A service whose last instance left: since when, and the Cluster options it had then. */
 export interface EmptyServiceRecord {
@@ -56,7 +56,6 @@ export interface PublisherOptions {
   envoyListenerPort?: number;
 }
 
-type SnapshotListener = (snapshot: Snapshot, diff: SnapshotDiff, views: ReadonlyMap<string, ViewUpdate>) => void;
 type BuiltListener = (snapshot: Snapshot, buildMs: number, changedServices: number) => void;
 
 export interface PublisherStats {
@@ -97,10 +96,12 @@ export class SnapshotPublisher implements SnapshotSource {
   private readonly initialChunk: number;
   readonly stats: PublisherStats = { published: 0, servicesRebuilt: 0 };
   private readonly views: EnvoyViews;
-  /** View key → the spec its nodes share (recorded when the first node of the group connects). */
-  private readonly viewSpecs = new Map<string, ViewSpec>();
-  /** A policy or gateway changed since the last publish: every Envoy view looks at its routes again. */
-  private configDirty = false;
+  /** Envoy view key → the spec its nodes share and how many streams hold it (dropped at zero). */
+  private readonly viewMembers = new Map<string, { spec: ViewSpec; streams: number }>();
+  /** Configuration objects changed since the last publish: the Envoy views they reach look at their routes again. */
+  private configChanges: ConfigChange[] = [];
+  /** A Gateway changed since the last publish: nodes may now match another gateway. */
+  private regroupPending = false;
   private readonly policies: PolicyLookup;
   private extraSubsets: { config: ConfigView; byService: Map<string, string[]> } | undefined;
 
@@ -119,26 +120,42 @@ export class SnapshotPublisher implements SnapshotSource {
     this.views = new EnvoyViews({ config: () => config?.() ?? EMPTY_CONFIG, clusterNamesOf: (service) => this.builder.clusterNamesOf(service) });
   }
 
-  /** The view a node receives: the default (proxyless) view, or an Envoy view shared by its group. */
-  viewOf(node: ViewNode): string {
+  /** A stream of `node` receives its view from now on: the default (proxyless) view, or an Envoy view of its group. */
+  enterView(node: ViewNode): string {
     const view = nodeView({ ...node, metadata: node.metadata ?? {} }, this.options.config?.() ?? EMPTY_CONFIG, {
       ...(this.options.envoyListenerPort ? { defaultPort: this.options.envoyListenerPort } : {}),
     });
     if (view.spec.client === 'grpc') return DEFAULT_VIEW;
-    this.viewSpecs.set(view.key, view.spec);
+    const members = this.viewMembers.get(view.key);
+    if (members) members.streams += 1;
+    else this.viewMembers.set(view.key, { spec: view.spec, streams: 1 });
     return view.key;
+  }
+
+  /** The Envoy views some stream holds, with how many streams hold each (tests and diagnostics). */
+  envoyViews(): Map<string, number> {
+    return new Map([...this.viewMembers].map(([key, members]) => [key, members.streams]));
+  }
+
+  /** A stream left `view` (it closed, or moved to another view): the last one out drops the view's resources. */
+  leaveView(view: string): void {
+    const members = this.viewMembers.get(view);
+    if (!members || --members.streams > 0) return;
+    this.viewMembers.delete(view);
+    this.views.drop(view);
   }
 
   /**
    * Configuration objects changed: a policy re-derives its service; a gateway reaches the Envoy views, and the
    * services whose subsets its routes name (before or after the change).
    */
-  configChanged(changes: ReadonlyArray<{ kind: string; name: string }>): void {
-    this.configDirty = true;
+  configChanged(changes: ReadonlyArray<ConfigChange>): void {
+    this.configChanges.push(...changes);
     const services = new Set<string>();
     const subsetServices = () => [...(this.extraSubsets?.byService.keys() ?? [])];
     for (const change of changes) if (change.kind === 'ServicePolicy') services.add(change.name);
     if (changes.some((c) => c.kind === 'Gateway')) {
+      this.regroupPending = true;
       for (const name of subsetServices()) services.add(name);
       if (this.options.config) this.gatewaySubsetsOf(this.options.config(), '');
       for (const name of subsetServices()) services.add(name);
@@ -164,8 +181,8 @@ export class SnapshotPublisher implements SnapshotSource {
 
   current(view?: string): Snapshot {
     if (view === undefined || view === DEFAULT_VIEW) return this.snapshot;
-    const spec = this.viewSpecs.get(view);
-    return spec ? this.views.snapshotOf(view, spec, this.snapshot) : this.snapshot;
+    const members = this.viewMembers.get(view);
+    return members ? this.views.snapshotOf(view, members.spec, this.snapshot) : this.snapshot;
   }
 
   onSnapshot(listener: SnapshotListener): () => void {
@@ -218,7 +235,7 @@ export class SnapshotPublisher implements SnapshotSource {
   publish(): void {
     if (this.stopped || !this.initialDone) return;
     this.cancelScheduled();
-    if (this.dirty.size === 0 && !this.configDirty) return;
+    if (this.dirty.size === 0 && this.configChanges.length === 0) return;
     const started = performance.now();
     const changeSeenAt = this.pendingSince;
     this.pendingSince = undefined;
@@ -296,17 +313,19 @@ export class SnapshotPublisher implements SnapshotSource {
     const { snapshot, diff } = draft.finish(changeSeenAt);
     this.lastPublishAt = Date.now();
     this.armGc();
-    const configChanged = this.configDirty;
-    this.configDirty = false;
+    const configChanges = this.configChanges;
+    const regroup = this.regroupPending;
+    this.configChanges = [];
+    this.regroupPending = false;
     const next = diff.size > 0 ? snapshot : this.snapshot;
-    const views = diff.size > 0 || configChanged ? this.views.update(next, diff, configChanged) : new Map<string, ViewUpdate>();
+    const views = diff.size > 0 || configChanges.length > 0 ? this.views.update(next, diff, configChanges) : new Map<string, ViewUpdate>();
     const buildMs = performance.now() - started;
     for (const listener of this.builtListeners) listener(next, buildMs, changedServices);
-    if (diff.size === 0 && views.size === 0) return;
+    if (diff.size === 0 && views.size === 0 && !regroup) return;
     this.snapshot = next;
-    this.stats.published += 1;
-    this.options.logger.debug({ version: next.version, changedTypes: diff.size, changedServices, views: views.size }, 'snapshot published');
-    for (const listener of this.listeners) listener(next, diff, views);
+    if (diff.size > 0 || views.size > 0) this.stats.published += 1;
+    this.options.logger.debug({ version: next.version, changedTypes: diff.size, changedServices, views: views.size, regroup }, 'snapshot published');
+    for (const listener of this.listeners) listener(next, diff, views, regroup);
   }
 
   /** One timer for the earliest grace period to end; only emptied services are looked at, never the fleet. */

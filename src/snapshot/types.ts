@@ -72,15 +72,22 @@ export interface ViewNode {
   metadata?: Readonly<Record<string, unknown>>;
 }
 
+export type SnapshotListener = (snapshot: Snapshot, diff: SnapshotDiff, views?: ReadonlyMap<string, ViewUpdate>, regroup?: boolean) => void;
+
 /** The xDS server reads resources through this; snapshot/ implements it, xds/ never sees etcd. */
 export interface SnapshotSource {
   /** The snapshot of a view (the default view when none is named). */
   current(view?: string): Snapshot;
-  /** The view a node receives (nodes of a group share one); absent: everyone gets the default view. */
-  viewOf?(node: ViewNode): string;
+  /**
+   * A stream of `node` starts receiving the view the node is owed (nodes of a group share one) and holds it until
+   * `leaveView`; absent: everyone gets the default view. A view no stream holds is dropped.
+   */
+  enterView?(node: ViewNode): string;
+  leaveView?(view: string): void;
   /**
    * Called after each new snapshot is published, with the default view's snapshot and diff, and the other views
-   * that changed; returns an unsubscribe function.
+   * that changed; returns an unsubscribe function. `regroup`: a Gateway changed, so a node may now be owed another
+   * view: streams ask `enterView` again.
    */
-  onSnapshot(listener: (snapshot: Snapshot, diff: SnapshotDiff, views?: ReadonlyMap<string, ViewUpdate>) => void): () => void;
+  onSnapshot(listener: SnapshotListener): () => void;
 }

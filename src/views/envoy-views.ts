@@ -5,7 +5,8 @@
 // listeners and routes are rebuilt only when the set of services it routes to, a policy or a gateway changed.
 // (That rebuild covers every service in the view's routes: one RouteConfiguration per view is the named exception
 // to "cost follows the change".)
-import type { ConfigView } from '../config/types.js';
+import type { ConfigChange, ConfigView } from '../config/types.js';
+import { viewAffectedBy, viewIncludesService } from './affected.js';
 import { combineDigest, encodeResource, setVersionOf } from '../snapshot/encode.js';
 import { draftOf, emptySortedMap, seal } from '../sorted-map.js';
 import { PUSH_ORDER, TYPE_URL, type EncodedResource, type ResourceMap, type Snapshot, type SnapshotDiff, type TypeUrl, type ViewUpdate } from '../snapshot/types.js';
@@ -65,18 +66,27 @@ export class EnvoyViews {
     return this.views.get(key)?.snapshot;
   }
 
+  /** No stream holds the view any more: forget its resources (built again if a node of its group returns). */
+  drop(key: string): void {
+    this.views.delete(key);
+  }
+
   /**
-   * Follows a new default snapshot: each view the change reaches gets its next snapshot and diff. `configChanged`:
-   * a policy or gateway changed, so every view's routes are looked at again.
+   * Follows a new default snapshot: each view the change reaches gets its next snapshot and diff. A view's
+   * listeners and routes are rebuilt when a service it routes to came or went, or a configuration object it
+   * depends on changed (`configChanges`).
    */
-  update(global: Snapshot, diff: SnapshotDiff, configChanged: boolean): Map<string, ViewUpdate> {
+  update(global: Snapshot, diff: SnapshotDiff, configChanges: readonly ConfigChange[]): Map<string, ViewUpdate> {
     const updates = new Map<string, ViewUpdate>();
+    const config = this.options.config();
     // The set of services changed exactly when a proxyless listener (one per service) came or went.
-    const servicesChanged = (diff.get(TYPE_URL.listener)?.size ?? 0) > 0;
+    const servicesCameOrWent = [...(diff.get(TYPE_URL.listener) ?? [])];
     for (const [key, view] of this.views) {
-      const touchesView = configChanged || servicesChanged || this.reaches(view, diff);
-      if (!touchesView) continue;
-      const next = this.build(view.spec, global, view, configChanged || servicesChanged);
+      const rescope =
+        servicesCameOrWent.some((service) => viewIncludesService(view.spec, service, config)) ||
+        configChanges.some((change) => viewAffectedBy(view.spec, change, config));
+      if (!rescope && !this.reaches(view, diff)) continue;
+      const next = this.build(view.spec, global, view, rescope);
       const viewDiff = new Map<TypeUrl, Set<string>>();
       for (const typeUrl of PUSH_ORDER) {
         const before = view.snapshot.resources.get(typeUrl);

@@ -152,7 +152,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     }
     const csds = csdsService(() => [...this.streams.values()].map((s) => s.engine), (view) => this.options.source.current(view));
     this.server.addService(csds.definition, csds.handlers);
-    this.unsubscribe = options.source.onSnapshot((snapshot, diff, views) => this.push(snapshot, diff, views));
+    this.unsubscribe = options.source.onSnapshot((snapshot, diff, views, regroup) => this.push(snapshot, diff, views, regroup === true));
     if (options.resourceTtlMs) {
       this.heartbeatTimer = setInterval(() => this.sendHeartbeats(), Math.max(1, options.resourceTtlMs / 2));
       this.heartbeatTimer.unref();
@@ -200,20 +200,39 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     this.streams.clear();
   }
 
-  private push(snapshot: Snapshot, diff: SnapshotDiff, views: ReadonlyMap<string, ViewUpdate> | undefined): void {
+  private push(snapshot: Snapshot, diff: SnapshotDiff, views: ReadonlyMap<string, ViewUpdate> | undefined, regroup: boolean): void {
     for (const stream of this.streams.values()) {
-      const update = stream.engine.view === DEFAULT_VIEW ? { snapshot, diff } : views?.get(stream.engine.view);
-      if (!update) continue; // nothing changed in this stream's view
-      if (stream.blocked) {
-        stream.owesCatchUp = true;
-        continue;
-      }
       try {
+        // After a Gateway change a node may match another gateway: it moves to that view and gets all it is owed.
+        if (regroup && this.moveToOwedView(stream)) continue;
+        const view = stream.engine.view;
+        const update = view === DEFAULT_VIEW ? { snapshot, diff } : views?.get(view);
+        if (!update) continue; // nothing changed in this stream's view
+        if (stream.blocked) {
+          stream.owesCatchUp = true;
+          continue;
+        }
         stream.write(stream.engine.handleSnapshot(update.snapshot, update.diff));
       } catch (err) {
         this.logger.error({ err, stream: stream.engine.id }, 'push failed');
       }
     }
+  }
+
+  /** Asks the source again which view the stream's node is owed; true when it moved (and was sent the new view). */
+  private moveToOwedView(stream: LiveStream): boolean {
+    const node = stream.engine.nodeInfo();
+    const source = this.options.source;
+    if (!node || !source.enterView) return false;
+    const before = stream.engine.view;
+    const after = source.enterView(node);
+    source.leaveView?.(before);
+    if (after === before) return false;
+    stream.engine.view = after;
+    this.logger.info({ stream: stream.engine.id, node: truncate(node.id, LOGGED_NODE_ID_CHARS), from: before, to: after }, 'node moved to another view after a gateway change');
+    if (stream.blocked) stream.owesCatchUp = true;
+    else stream.write(stream.engine.catchUp(source.current(after)));
+    return true;
   }
 
   private serveStream(call: Duplex, protocol: XdsProtocol, api: XdsApi): void {
@@ -276,7 +295,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         if (request.node && !nodeLogged) {
           nodeLogged = true;
           const node = request.node;
-          stream.engine.view = this.options.source.viewOf?.(node) ?? DEFAULT_VIEW;
+          stream.engine.view = this.options.source.enterView?.(node) ?? DEFAULT_VIEW;
           log.info(
             {
               node: truncate(node.id, LOGGED_NODE_ID_CHARS),
@@ -307,6 +326,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       if (closed) return;
       closed = true;
       this.streams.delete(id);
+      this.options.source.leaveView?.(engine.view);
       this.emit('streamClosed', engine.info());
       log.info({ node: truncate(engine.nodeInfo()?.id ?? '', LOGGED_NODE_ID_CHARS), reason }, 'stream closed');
     };
@@ -361,7 +381,11 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     }
     const subscription = new Subscription(typeUrl, 'sotw');
     subscription.setSotwNames(request.resourceNames ?? []);
-    const wanted = subscription.current(this.options.source.current().resources.get(typeUrl) ?? new Map());
+    // A fetch gets what a stream of its node would: its view is held for the length of the answer.
+    const source = this.options.source;
+    const view = request.node && source.enterView ? source.enterView(request.node) : DEFAULT_VIEW;
+    const wanted = subscription.current(source.current(view).resources.get(typeUrl) ?? new Map());
+    source.leaveView?.(view);
     const version = contentSetVersion(wanted);
     callback(null, encodeSotwResponse({ typeUrl, nonce: '', version, resources: wanted, removed: [] }));
   }

@@ -26,10 +26,14 @@ async function until(stream: AdsTestStream, typeUrl: string, accept: (r: Receive
 type VirtualHost = { name: string; domains: string[]; routes: Array<{ route?: { cluster?: string; weighted_clusters?: { clusters: Array<{ name: string; weight: { value: number } }> } } }> };
 
 describe('Envoy nodes get listeners and routes from etcd-xds', () => {
-  const fx = useXdsFixture('10.0.0.3', [
-    ['alpha', 'a1', 1001],
-    ['beta', 'b1', 2001],
-  ]);
+  const fx = useXdsFixture(
+    '10.0.0.3',
+    [
+      ['alpha', 'a1', 1001],
+      ['beta', 'b1', 2001],
+    ],
+    { serviceGcMs: 1_500 },
+  );
 
   it('serves a socket listener on 10000, a virtual host per service, and follows services added in etcd', async () => {
     const s = fx.open('sotw');
@@ -104,5 +108,56 @@ describe('Envoy nodes get listeners and routes from etcd-xds', () => {
     await fx.client.put('/etcd-xds/config/services/canary').value('{"subsets": {"key": "version", "split": [{"value": "v1", "weight": "lots"}]}}');
     await expect.poll(() => fx.cp.plane.config.view().rejected.get('/etcd-xds/config/services/canary')?.keepsLastGood, { timeout: 10_000 }).toBe(true);
     expect(fx.cp.plane.config.view().policies.get('canary')?.spec).toEqual(policy);
+  });
+
+  it('drops a service whose last instance left from RDS and CDS once its grace period is over', async () => {
+    await fx.put('short-lived', 's1', 5001);
+    const s = fx.open('sotw');
+    s.send({ node: { ...ENVOY, id: 'front-gc' }, type_url: CDS, resource_names: [] });
+    await until(s, CDS, (r) => r.resources.some((x) => x.name === 'short-lived'));
+    s.send({ type_url: RDS, resource_names: ['etcd-xds/services'] });
+    await until(s, RDS, (r) => JSON.stringify(r.resources).includes('short-lived'));
+    await fx.client.delete().key('/services/short-lived/s1');
+    // Within the grace period the cluster stays, with an empty assignment; then its host goes, and the cluster after
+    // it (what refers goes before what it refers to).
+    const rds = await until(s, RDS, (r) => !JSON.stringify(r.resources).includes('short-lived'));
+    expect((rds.resources[0]!.message as { virtual_hosts: VirtualHost[] }).virtual_hosts.map((h) => h.name)).toContain('alpha');
+    const cds = await until(s, CDS, (r) => !r.resources.some((x) => x.name === 'short-lived'));
+    expect(cds.resources.map((r) => r.name)).toEqual(expect.arrayContaining(['alpha', 'beta']));
+  });
+
+  it('moves a connected node to a gateway that starts matching it, and back when the gateway goes', async () => {
+    const s = fx.open('delta');
+    const node = { ...ENVOY, id: 'edge-1', cluster: 'edge' };
+    s.send({ node, type_url: LDS, resource_names_subscribe: [] });
+    const first = await s.next(10_000);
+    expect(first.resources.map((r) => r.name)).toEqual(['etcd-xds/http-10000']);
+    s.send({ type_url: LDS, response_nonce: first.nonce });
+    const viewsBefore = fx.cp.plane.publisher.envoyViews().size;
+
+    const gateway = {
+      match: { nodeCluster: 'edge' },
+      listeners: [{ name: 'web', port: 8088 }],
+      virtualHosts: [{ name: 'site', domains: ['edge.example.com'], routes: [{ name: 'all', match: { prefix: '/' }, service: 'alpha' }] }],
+    };
+    await fx.client.put('/etcd-xds/config/gateways/edge').value(JSON.stringify(gateway));
+    const moved = await s.next(10_000);
+    expect(moved.typeUrl).toBe(LDS);
+    expect(moved.resources.map((r) => r.name)).toEqual(['gateway/edge/web']);
+    expect(moved.removed).toEqual(['etcd-xds/http-10000']);
+    const listener = moved.resources[0]!.message as { address?: { socket_address?: { port_value?: number } } };
+    expect(listener.address?.socket_address?.port_value).toBe(8088);
+    s.send({ type_url: LDS, response_nonce: moved.nonce });
+
+    await fx.client.delete().key('/etcd-xds/config/gateways/edge');
+    const back = await s.next(10_000);
+    expect(back.resources.map((r) => r.name)).toEqual(['etcd-xds/http-10000']);
+    expect(back.removed).toEqual(['gateway/edge/web']);
+    // The gateway's view was held by this stream alone, so it went with the move; closing leaves the default one.
+    expect(fx.cp.plane.publisher.envoyViews().size).toBe(viewsBefore);
+    const defaultView = JSON.stringify(['envoy', 10000, null, null]);
+    const holders = fx.cp.plane.publisher.envoyViews().get(defaultView)!;
+    s.close();
+    await expect.poll(() => fx.cp.plane.publisher.envoyViews().get(defaultView) ?? 0, { timeout: 10_000 }).toBe(holders - 1);
   });
 });

@@ -3,6 +3,7 @@
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll } from 'vitest';
 import { AdsTestStream } from './ads-client.js';
+import type { ControlPlaneOptions } from '../../src/control-plane.js';
 import { startTestControlPlane, type TestControlPlane } from './control-plane.js';
 import { startTestEtcd, type TestEtcd } from './etcd.js';
 
@@ -18,8 +19,11 @@ export interface XdsFixture {
   put(service: string, id: string, port: number): Promise<void>;
 }
 
-/** Registers beforeAll/afterAll hooks; `seed` lists [service, id, port] registered before the control plane starts. */
-export function useXdsFixture(address: string, seed: Array<[string, string, number]>): XdsFixture {
+/**
+ * Registers beforeAll/afterAll hooks; `seed` lists [service, id, port] registered before the control plane starts,
+ * `options` override the control plane's.
+ */
+export function useXdsFixture(address: string, seed: Array<[string, string, number]>, options: Partial<ControlPlaneOptions> = {}): XdsFixture {
   const streams: AdsTestStream[] = [];
   let etcd: TestEtcd | undefined;
   let client: Etcd3 | undefined;
@@ -47,7 +51,7 @@ export function useXdsFixture(address: string, seed: Array<[string, string, numb
     etcd = await startTestEtcd();
     client = new Etcd3({ hosts: etcd.endpoint });
     for (const [service, id, port] of seed) await fixture.put(service, id, port);
-    cp = await startTestControlPlane(etcd);
+    cp = await startTestControlPlane(etcd, options);
   });
   afterAll(async () => {
     for (const stream of streams) stream.close();
