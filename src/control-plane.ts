@@ -105,7 +105,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       throw new Error(`the configuration prefix ${configPrefix} and the prefix ${other} must not contain each other`);
     }
   }
-  const config = new ConfigWatch({ client, prefix: configPrefix, logger: logger.child({ component: 'config' }) });
+  const config = new ConfigWatch({ client, prefix: configPrefix, logger: logger.child({ component: 'config' }), ...(state ? { lastGood: state } : {}) });
   const publisher = new SnapshotPublisher({
     registry: () => watcher.view(),
     verdictOf: (key) => health?.verdict(key),
@@ -175,8 +175,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     actions: adminActions(operatorActions(client, options.prefix)),
   });
 
-  // The shared state is read before the registry, so the first listing already knows recorded last good values.
-  // Configuration too, so the first snapshot already carries every policy.
+  // The shared state is read before the registry and the configuration, so their first listings already know the
+  // recorded last good values; the configuration is read before the first snapshot, which then carries every policy.
   const stateSynced = state
     ? syncOptional(state.watcher, (reason) => {
         state.disable(reason);
@@ -187,8 +187,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   logger.info({ endpoints: options.etcdEndpoints, prefix: options.prefix, statePrefix }, 'waiting for the first full etcd sync');
   // xDS listens only after the first full sync: answering a reconnecting Envoy from an empty registry would tell it
   // every cluster is gone.
-  const configSynced = syncOptional(config.watcher, (reason) =>
-    logger.warn({ prefix: configPrefix, err: reason }, 'cannot read the configuration prefix in etcd: serving default policies only'),
+  const configSynced = stateSynced.then(() =>
+    syncOptional(config.watcher, (reason) =>
+      logger.warn({ prefix: configPrefix, err: reason }, 'cannot read the configuration prefix in etcd: serving default policies only'),
+    ),
   );
   const xdsReady = Promise.all([watcher.ready(), configSynced]).then(async () => {
     await publisher.publishInitial();

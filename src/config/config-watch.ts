@@ -4,7 +4,7 @@ import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../logger.js';
 import type { StoredKeyValue } from '../registry/store.js';
 import { PrefixWatcher } from '../registry/watcher.js';
-import { ConfigStore } from './store.js';
+import { ConfigStore, type ConfigLastGoodRecords } from './store.js';
 import type { ConfigChange, ConfigView } from './types.js';
 
 export const DEFAULT_CONFIG_PREFIX = '/etcd-xds/config/';
@@ -22,8 +22,8 @@ export class ConfigWatch {
   readonly watcher: PrefixWatcher<ConfigWatchChange, Listing>;
   private pending: ConfigChange[] = [];
 
-  constructor(options: { client: Etcd3; prefix: string; logger: Logger }) {
-    this.store = new ConfigStore({ prefix: options.prefix, logger: options.logger });
+  constructor(options: { client: Etcd3; prefix: string; logger: Logger; lastGood?: ConfigLastGoodRecords }) {
+    this.store = new ConfigStore({ prefix: options.prefix, logger: options.logger, ...(options.lastGood ? { lastGood: options.lastGood } : {}) });
     this.watcher = new PrefixWatcher<ConfigWatchChange, Listing>({ client: options.client, prefix: options.prefix, logger: options.logger }, {
       applyPut: (key, value, _lease, modRevision) => this.note(this.store.applyPut(key, value, modRevision)),
       applyDelete: (key, modRevision) => this.note(this.store.applyDelete(key, modRevision)),

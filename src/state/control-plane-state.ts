@@ -4,15 +4,19 @@
 //   <state>empty/<service>          a service whose last instance left: when (epoch ms) and the Cluster options it
 //                                    had, so every replica keeps the same Cluster for the same grace period
 //   <state>last-good/<registry key> the last good value of a key that now holds a bad one
+//   <state>last-good-config/<config key>  the same for a configuration key
 // Both are written with a create-if-absent transaction, so replicas racing to write agree on the first value.
 // An empty-service marker carries a lease a little longer than the grace period; a last-good record carries the
 // registration's own lease, so neither outlives what it describes when no replica is running to delete it.
+// Configuration keys have no lease: their records go when the key holds a good value again or is deleted, and a
+// full listing of the configuration forgets the records of keys that are gone.
 // Without write access (etcd auth), this logs once and the decisions fall back to this process's memory.
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../logger.js';
 import { PrefixWatcher } from '../registry/watcher.js';
 import type { StoredKeyValue } from '../registry/store.js';
 import type { LastGoodRecords } from '../registry/store.js';
+import type { ConfigLastGoodRecords } from '../config/store.js';
 import type { Instance, RegistrationFormat, RegistrationRecord } from '../registry/types.js';
 import type { EmptyServiceRecord, GraceRecords } from '../snapshot/publisher.js';
 import type { ClusterOptions } from '../snapshot/resources/cluster.js';
@@ -41,9 +45,19 @@ interface LastGoodValue {
   lease: string;
 }
 
+interface LastGoodConfigValue {
+  value: string;
+  modRevision: string;
+}
+
 interface StateMaps {
   empty: Map<string, EmptyServiceRecord>;
   lastGood: Map<string, LastGoodValue>;
+  lastGoodConfig: Map<string, LastGoodConfigValue>;
+}
+
+function emptyMaps(): StateMaps {
+  return { empty: new Map(), lastGood: new Map(), lastGoodConfig: new Map() };
 }
 
 /** etcd refused for lack of rights (auth enabled, no role on the prefix). */
@@ -58,7 +72,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** The state prefix as a store the generic prefix watcher keeps in step with etcd. */
 export class StateStore {
-  private maps: StateMaps = { empty: new Map(), lastGood: new Map() };
+  private maps: StateMaps = emptyMaps();
   private readonly changed = new Set<string>();
 
   constructor(
@@ -78,6 +92,14 @@ export class StateStore {
     return this.maps.lastGood.get(key);
   }
 
+  lastGoodConfig(key: string): LastGoodConfigValue | undefined {
+    return this.maps.lastGoodConfig.get(key);
+  }
+
+  configKeys(): IterableIterator<string> {
+    return this.maps.lastGoodConfig.keys();
+  }
+
   applyPut(key: string, value: Buffer | string): void {
     this.putInto(this.maps, key, value);
   }
@@ -89,11 +111,13 @@ export class StateStore {
       if (this.maps.empty.delete(service)) this.changed.add(service);
     } else if (rest.startsWith('last-good/')) {
       this.maps.lastGood.delete(rest.slice('last-good/'.length));
+    } else if (rest.startsWith('last-good-config/')) {
+      this.maps.lastGoodConfig.delete(rest.slice('last-good-config/'.length));
     }
   }
 
   beginReplacement(): StateMaps {
-    return { empty: new Map(), lastGood: new Map() };
+    return emptyMaps();
   }
 
   addPage(next: StateMaps, kvs: readonly StoredKeyValue[]): void {
@@ -139,6 +163,10 @@ export class StateStore {
       });
       return;
     }
+    if (rest.startsWith('last-good-config/') && isObject(value) && typeof value.value === 'string') {
+      maps.lastGoodConfig.set(rest.slice('last-good-config/'.length), { value: value.value, modRevision: String(value.modRevision ?? '0') });
+      return;
+    }
     this.logger.warn({ key, preview: text.slice(0, 120) }, 'ignoring an unreadable control-plane state entry');
   }
 }
@@ -161,7 +189,7 @@ export interface ControlPlaneStateOptions {
  * The etcd-backed state: watched like the registry, written on the decisions the publisher and the registry store
  * make. Implements the two small interfaces those stages see, so they know nothing of etcd.
  */
-export class ControlPlaneState implements GraceRecords, LastGoodRecords {
+export class ControlPlaneState implements GraceRecords, LastGoodRecords, ConfigLastGoodRecords {
   readonly prefix: string;
   readonly store: StateStore;
   readonly watcher: PrefixWatcher<StateChange, StateMaps>;
@@ -242,6 +270,26 @@ export class ControlPlaneState implements GraceRecords, LastGoodRecords {
   settled(key: string): void {
     if (!this.store.lastGood(key)) return;
     this.remove(`${this.prefix}last-good/${key}`);
+  }
+
+  // ConfigLastGoodRecords (the configuration store's side)
+
+  lastGoodConfig(key: string): { value: string; modRevision: string } | undefined {
+    return this.disabled ? undefined : this.store.lastGoodConfig(key);
+  }
+
+  keepLastGoodConfig(key: string, value: string, modRevision: string): void {
+    if (this.store.lastGoodConfig(key)) return;
+    this.write(`${this.prefix}last-good-config/${key}`, JSON.stringify({ value, modRevision }), async () => '0');
+  }
+
+  configSettled(key: string): void {
+    if (!this.store.lastGoodConfig(key)) return;
+    this.remove(`${this.prefix}last-good-config/${key}`);
+  }
+
+  configKeysRecorded(): Iterable<string> {
+    return this.disabled ? [] : this.store.configKeys();
   }
 
   private write(stateKey: string, value: string, leaseOf: () => Promise<string>): void {

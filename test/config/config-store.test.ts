@@ -1,8 +1,8 @@
 // The ConfigStore applies put/delete events of config keys: a good value serves, a bad one is listed with its key
 // and reasons while the last good value keeps serving, and a re-list is swapped in whole.
 import { describe, expect, it } from 'vitest';
-import { ConfigStore } from '../../src/config/store.js';
-import { CANARY_POLICY, FRONT_GATEWAY } from './fixtures.js';
+import { ConfigStore, type ConfigLastGoodRecords } from '../../src/config/store.js';
+import { CANARY_POLICY, FRONT_GATEWAY, FULL_POLICY } from './fixtures.js';
 
 const PREFIX = '/etcd-xds/config/';
 const POLICY_KEY = `${PREFIX}services/greeter`;
@@ -12,7 +12,48 @@ function store(): ConfigStore {
   return new ConfigStore({ prefix: PREFIX });
 }
 
+/** The records as the control plane's state keeps them, in memory: what another replica would have written. */
+class RecordsInMemory implements ConfigLastGoodRecords {
+  readonly records = new Map<string, { value: string; modRevision: string }>();
+  lastGoodConfig(key: string) {
+    return this.records.get(key);
+  }
+  keepLastGoodConfig(key: string, value: string, modRevision: string): void {
+    if (!this.records.has(key)) this.records.set(key, { value, modRevision });
+  }
+  configSettled(key: string): void {
+    this.records.delete(key);
+  }
+  configKeysRecorded(): Iterable<string> {
+    return this.records.keys();
+  }
+}
+
 describe('ConfigStore', () => {
+  it('records the last good value of a key turned bad, and serves a recorded one it never saw itself', () => {
+    const records = new RecordsInMemory();
+    const first = new ConfigStore({ prefix: PREFIX, lastGood: records });
+    first.applyPut(POLICY_KEY, JSON.stringify(CANARY_POLICY), '5');
+    first.applyPut(POLICY_KEY, '{"requestTimeout": "soon"}', '6');
+    expect(records.records.get(POLICY_KEY)).toEqual({ value: JSON.stringify(CANARY_POLICY), modRevision: '5' });
+
+    const late = new ConfigStore({ prefix: PREFIX, lastGood: records });
+    expect(late.replaceAll([{ key: POLICY_KEY, value: '{"requestTimeout": "soon"}', modRevision: '6' }], '6')).toEqual([{ kind: 'ServicePolicy', name: 'greeter' }]);
+    expect(late.view().policies.get('greeter')).toMatchObject({ modRevision: '5', spec: CANARY_POLICY });
+    expect(late.view().rejected.get(POLICY_KEY)?.keepsLastGood).toBe(true);
+
+    late.applyPut(POLICY_KEY, JSON.stringify(FULL_POLICY), '7');
+    expect(records.records.size).toBe(0);
+  });
+
+  it('forgets the records of keys a full listing no longer holds', () => {
+    const records = new RecordsInMemory();
+    records.keepLastGoodConfig(`${PREFIX}services/gone`, JSON.stringify(CANARY_POLICY), '3');
+    const s = new ConfigStore({ prefix: PREFIX, lastGood: records });
+    s.replaceAll([{ key: POLICY_KEY, value: JSON.stringify(CANARY_POLICY), modRevision: '4' }], '4');
+    expect(records.records.size).toBe(0);
+  });
+
   it('serves good values by kind and name, and reports what changed', () => {
     const s = store();
     expect(s.applyPut(POLICY_KEY, JSON.stringify(CANARY_POLICY), '5')).toEqual({ kind: 'ServicePolicy', name: 'greeter' });

@@ -95,4 +95,33 @@ describe('replicas and restarts over the same etcd', () => {
     await client.put(`${PREFIX}beta/1`).value(JSON.stringify({ address: '10.1.0.2', port: 80, metadata: { protocol: 'grpc' } }));
     await eventually(async () => (await client.getAll().prefix(STATE).keys()).length, (n) => n === 0, 'the state records to be removed');
   });
+
+  it('serve the same last good configuration value, also a replica that only ever saw the bad one', async () => {
+    const key = '/etcd-xds/config/services/alpha';
+    const record = `${STATE}last-good-config/${key}`;
+    const good = { requestTimeout: '3s', retry: { retryOn: 'unavailable', numRetries: 2 } };
+    const running = planes[0]!;
+    await client.put(key).value(JSON.stringify(good));
+    const routeOf = (plane: TestControlPlane) => JSON.stringify(plane.plane.publisher.current().resources.get(TYPE_URL.route)?.get('alpha')?.json);
+    await eventually(async () => routeOf(running), (route) => route.includes('num_retries'), 'the policy served');
+    await client.put(key).value('{"requestTimeout": "soon"}');
+    await eventually(async () => client.get(record).string(), (value) => value !== null, 'the last good value recorded in etcd');
+    await eventually(async () => running.plane.config.view().rejected.has(key), Boolean, 'the bad value rejected');
+    const expected = served(running.plane.publisher.current());
+    expect(routeOf(running)).toContain('num_retries');
+
+    const late = await replica();
+    const rejection = late.plane.config.view().rejected.get(key);
+    expect(rejection).toMatchObject({ keepsLastGood: true, name: 'alpha' });
+    expect(rejection?.reason).toContain('requestTimeout');
+    expect(late.plane.config.view().policies.get('alpha')?.spec).toEqual(good);
+    expect(served(late.plane.publisher.current())).toEqual(expected);
+
+    // A good value again: every replica serves it and the record goes.
+    await client.put(key).value(JSON.stringify({ requestTimeout: '4s' }));
+    await eventually(async () => client.get(record).string(), (value) => value === null, 'the record removed');
+    for (const plane of planes) {
+      await eventually(async () => plane.plane.config.view().rejected.size, (size) => size === 0, 'the rejection cleared');
+    }
+  });
 });
