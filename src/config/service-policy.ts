@@ -84,6 +84,12 @@ export function subsetClusterName(service: string, key: string, value: string): 
   return `${service}~${key}=${value}`;
 }
 
+/** The service a cluster (or assignment) name belongs to: its own, or one of its subsets'. */
+export function serviceOfClusterName(name: string): string {
+  const subset = name.indexOf('~');
+  return subset < 0 ? name : name.slice(0, subset);
+}
+
 /** The subset values a policy publishes, in the order of its split; empty without subsets. */
 export function subsetValues(policy: ServicePolicy | undefined): string[] {
   return (policy?.subsets?.split ?? []).map((s) => s.value!);

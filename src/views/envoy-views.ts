@@ -7,6 +7,7 @@
 // to "cost follows the change".)
 import type { ConfigChange, ConfigView } from '../config/types.js';
 import { viewAffectedBy, viewIncludesService } from './affected.js';
+import { serviceOfClusterName } from '../config/service-policy.js';
 import { combineDigest, encodeResource, setVersionOf } from '../snapshot/encode.js';
 import { draftOf, emptySortedMap, seal } from '../sorted-map.js';
 import { PUSH_ORDER, TYPE_URL, type EncodedResource, type ResourceMap, type Snapshot, type SnapshotDiff, type TypeUrl, type ViewUpdate } from '../snapshot/types.js';
@@ -16,9 +17,19 @@ import type { ViewSpec } from './node-view.js';
 interface EnvoyView {
   spec: ViewSpec;
   scope: EnvoyScope;
+  /** scope.clusterServices as a set, for the per-change membership tests. */
+  clusterServices: ReadonlySet<string>;
   /** Whether the view holds every service's clusters (then it shares the default view's maps). */
   everything: boolean;
   snapshot: Snapshot;
+  /** Each type's set sum (see encode.ts), kept up to date from the changes alone. */
+  sums: Map<TypeUrl, bigint>;
+}
+
+/** A view's next state and the names that changed in it, per type. */
+interface BuiltView {
+  view: EnvoyView;
+  changed: Map<TypeUrl, Set<string>>;
 }
 
 function sumOf(map: ResourceMap): bigint {
@@ -33,7 +44,7 @@ function encodedMap(typeUrl: TypeUrl, messages: ReadonlyMap<string, object>): Re
   return seal(draft);
 }
 
-/** Names whose version differs between two maps of one type. */
+/** Names whose version differs between two maps of one type (both whole: only for small maps or a rescope). */
 function changedNames(before: ResourceMap | undefined, after: ResourceMap): Set<string> {
   const names = new Set<string>();
   for (const [name, resource] of after) if (before?.get(name)?.version !== resource.version) names.add(name);
@@ -56,7 +67,7 @@ export class EnvoyViews {
   snapshotOf(key: string, spec: ViewSpec, global: Snapshot): Snapshot {
     let view = this.views.get(key);
     if (!view) {
-      view = this.build(spec, global, undefined);
+      view = this.build(spec, global, undefined).view;
       this.views.set(key, view);
     }
     return view.snapshot;
@@ -86,16 +97,9 @@ export class EnvoyViews {
         servicesCameOrWent.some((service) => viewIncludesService(view.spec, service, config)) ||
         configChanges.some((change) => viewAffectedBy(view.spec, change, config));
       if (!rescope && !this.reaches(view, diff)) continue;
-      const next = this.build(view.spec, global, view, rescope);
-      const viewDiff = new Map<TypeUrl, Set<string>>();
-      for (const typeUrl of PUSH_ORDER) {
-        const before = view.snapshot.resources.get(typeUrl);
-        const after = next.snapshot.resources.get(typeUrl)!;
-        if (before === after) continue;
-        const names = next.everything && (typeUrl === TYPE_URL.cluster || typeUrl === TYPE_URL.endpoint) ? new Set(diff.get(typeUrl) ?? []) : changedNames(before, after);
-        if (names.size > 0) viewDiff.set(typeUrl, names);
-      }
+      const { view: next, changed } = this.build(view.spec, global, view, rescope, diff);
       this.views.set(key, next);
+      const viewDiff = new Map([...changed].filter(([, names]) => names.size > 0));
       if (viewDiff.size > 0) updates.set(key, { snapshot: next.snapshot, diff: viewDiff });
     }
     return updates;
@@ -103,54 +107,90 @@ export class EnvoyViews {
 
   private reaches(view: EnvoyView, diff: SnapshotDiff): boolean {
     if (view.everything) return diff.has(TYPE_URL.cluster) || diff.has(TYPE_URL.endpoint);
-    const names = new Set(view.scope.clusterServices.flatMap((s) => [...this.options.clusterNamesOf(s)]));
-    for (const typeUrl of [TYPE_URL.cluster, TYPE_URL.endpoint]) for (const name of diff.get(typeUrl) ?? []) if (names.has(name)) return true;
+    for (const typeUrl of [TYPE_URL.cluster, TYPE_URL.endpoint]) {
+      for (const name of diff.get(typeUrl) ?? []) if (view.clusterServices.has(serviceOfClusterName(name))) return true;
+    }
     return false;
   }
 
-  private build(spec: ViewSpec, global: Snapshot, previous: EnvoyView | undefined, rescope = true): EnvoyView {
+  /**
+   * The view's next snapshot. Clusters and assignments: the default view's maps when the view holds everything;
+   * after a rescope, the scope's resources picked afresh; otherwise the previous maps with only the changed names of
+   * the scope's services replaced, and their sums adjusted, so a change costs what it touches whatever the scope's
+   * size. Listeners and the RouteConfiguration are rebuilt on a rescope only.
+   */
+  private build(spec: ViewSpec, global: Snapshot, previous: EnvoyView | undefined, rescope = true, diff?: SnapshotDiff): BuiltView {
     const config = this.options.config();
     const services = global.resources.get(TYPE_URL.listener)!;
-    const scope = rescope || !previous ? envoyScope(spec, config, (s) => services.has(s), () => services.keys()) : previous.scope;
+    const fresh = rescope || !previous;
+    const scope = fresh ? envoyScope(spec, config, (s) => services.has(s), () => services.keys()) : previous.scope;
+    const clusterServices = fresh ? new Set(scope.clusterServices) : previous.clusterServices;
     const everything = scope.clusterServices.length === services.size && scope.extraSubsets.size === 0;
     const resources = new Map<TypeUrl, ResourceMap>();
-    if (everything) {
-      resources.set(TYPE_URL.cluster, global.resources.get(TYPE_URL.cluster)!);
-      resources.set(TYPE_URL.endpoint, global.resources.get(TYPE_URL.endpoint)!);
-    } else {
-      for (const typeUrl of [TYPE_URL.cluster, TYPE_URL.endpoint]) {
-        const source = global.resources.get(typeUrl)!;
-        const draft = draftOf(seal(emptySortedMap<EncodedResource>()));
+    const sums = new Map<TypeUrl, bigint>();
+    const changed = new Map<TypeUrl, Set<string>>();
+    for (const typeUrl of [TYPE_URL.cluster, TYPE_URL.endpoint]) {
+      const source = global.resources.get(typeUrl)!;
+      const before = previous?.snapshot.resources.get(typeUrl);
+      if (everything) {
+        resources.set(typeUrl, source);
+        sums.set(typeUrl, BigInt(`0x${global.typeVersions.get(typeUrl)}`));
+        changed.set(typeUrl, previous?.everything ? new Set(diff?.get(typeUrl) ?? []) : changedNames(before, source));
+        continue;
+      }
+      if (fresh || previous.everything || !diff) {
+        const draft = emptySortedMap<EncodedResource>();
         for (const service of scope.clusterServices) {
           for (const name of this.options.clusterNamesOf(service)) {
             const resource = source.get(name);
             if (resource) draft.set(name, resource);
           }
         }
-        resources.set(typeUrl, seal(draft));
+        const map = seal(draft);
+        resources.set(typeUrl, map);
+        sums.set(typeUrl, sumOf(map));
+        changed.set(typeUrl, changedNames(before, map));
+        continue;
       }
+      const draft = draftOf(before!);
+      let sum = previous.sums.get(typeUrl)!;
+      const names = new Set<string>();
+      for (const name of diff.get(typeUrl) ?? []) {
+        if (!clusterServices.has(serviceOfClusterName(name))) continue;
+        const old = draft.get(name);
+        const next = source.get(name);
+        if (old?.version === next?.version) continue;
+        if (old) sum = combineDigest(sum, old.digest, -1n);
+        if (next) {
+          sum = combineDigest(sum, next.digest);
+          draft.set(name, next);
+        } else draft.delete(name);
+        names.add(name);
+      }
+      resources.set(typeUrl, names.size > 0 ? seal(draft) : before!);
+      sums.set(typeUrl, sum);
+      changed.set(typeUrl, names);
     }
-    if (rescope || !previous) {
-      const front = envoyFront(spec, scope, config);
-      resources.set(TYPE_URL.listener, encodedMap(TYPE_URL.listener, front.listeners));
-      resources.set(TYPE_URL.route, encodedMap(TYPE_URL.route, front.routes));
-    } else {
-      resources.set(TYPE_URL.listener, previous.snapshot.resources.get(TYPE_URL.listener)!);
-      resources.set(TYPE_URL.route, previous.snapshot.resources.get(TYPE_URL.route)!);
-    }
-    // Keep the previous map objects where nothing changed, so the caller can tell untouched types apart.
+    const front = fresh ? envoyFront(spec, scope, config) : undefined;
     for (const typeUrl of [TYPE_URL.listener, TYPE_URL.route]) {
       const before = previous?.snapshot.resources.get(typeUrl);
-      if (before && changedNames(before, resources.get(typeUrl)!).size === 0) resources.set(typeUrl, before);
+      if (!front) {
+        resources.set(typeUrl, before!);
+        sums.set(typeUrl, previous!.sums.get(typeUrl)!);
+        continue;
+      }
+      const map = encodedMap(typeUrl, typeUrl === TYPE_URL.listener ? front.listeners : front.routes);
+      const names = changedNames(before, map);
+      // Keep the previous map object where nothing changed.
+      resources.set(typeUrl, before && names.size === 0 ? before : map);
+      sums.set(typeUrl, sumOf(map));
+      changed.set(typeUrl, names);
     }
-    const typeVersions = new Map<TypeUrl, string>();
     let total = 0n;
+    const typeVersions = new Map<TypeUrl, string>();
     for (const typeUrl of PUSH_ORDER) {
-      const sum = everything && (typeUrl === TYPE_URL.cluster || typeUrl === TYPE_URL.endpoint)
-        ? BigInt(`0x${global.typeVersions.get(typeUrl)}`)
-        : sumOf(resources.get(typeUrl)!);
-      typeVersions.set(typeUrl, setVersionOf(sum));
-      total = combineDigest(total, sum);
+      typeVersions.set(typeUrl, setVersionOf(sums.get(typeUrl)!));
+      total = combineDigest(total, sums.get(typeUrl)!);
     }
     const snapshot: Snapshot = {
       version: setVersionOf(total),
@@ -159,6 +199,6 @@ export class EnvoyViews {
       builtAt: global.builtAt,
       ...(global.changeSeenAt !== undefined ? { changeSeenAt: global.changeSeenAt } : {}),
     };
-    return { spec, scope, everything, snapshot };
+    return { view: { spec, scope, clusterServices, everything, snapshot, sums }, changed };
   }
 }

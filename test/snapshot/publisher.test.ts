@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RegistryStore } from '../../src/registry/store.js';
 import type { RegistryChange } from '../../src/registry/types.js';
 import { SnapshotPublisher } from '../../src/snapshot/publisher.js';
-import { TYPE_URL, type Snapshot, type SnapshotDiff } from '../../src/snapshot/types.js';
+import { TYPE_URL, type Snapshot, type SnapshotDiff, type ViewUpdate } from '../../src/snapshot/types.js';
 import { StreamEngine } from '../../src/xds/stream.js';
 
 const logger = pino({ level: 'silent' });
@@ -27,8 +27,8 @@ function pipeline(options: { services?: number; serviceGcMs?: number } = {}) {
     maxWaitMs: 100,
     ...(options.serviceGcMs !== undefined ? { serviceGcMs: options.serviceGcMs } : {}),
   });
-  const published: Array<{ snapshot: Snapshot; diff: SnapshotDiff }> = [];
-  publisher.onSnapshot((snapshot, diff) => published.push({ snapshot, diff }));
+  const published: Array<{ snapshot: Snapshot; diff: SnapshotDiff; views: ReadonlyMap<string, ViewUpdate> }> = [];
+  publisher.onSnapshot((snapshot, diff, views) => published.push({ snapshot, diff, views: views ?? new Map() }));
   const apply = (edit: (put: (key: string, value: string) => void, del: (key: string) => void) => void): RegistryChange => {
     edit(
       (key, value) => store.applyPut(key, value, '0', String(++revision)),
@@ -55,7 +55,51 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** Every resource of a snapshot as type → name → version, and its versions. */
+function contents(snapshot: Snapshot) {
+  return {
+    version: snapshot.version,
+    typeVersions: Object.fromEntries(snapshot.typeVersions),
+    resources: Object.fromEntries([...snapshot.resources].map(([typeUrl, map]) => [typeUrl, Object.fromEntries([...map].map(([name, r]) => [name, r.version]))])),
+  };
+}
+
 describe('SnapshotPublisher (incremental)', () => {
+  it('keeps a scoped Envoy view up to date from the changes alone, equal to one built afresh', async () => {
+    const p = pipeline({ services: 50 });
+    await initial(p);
+    const node = { id: 'e1', cluster: 'edge', userAgentName: 'envoy', metadata: { 'etcd-xds.depends-on': 'svc-1,svc-2,svc-3,svc-new' } };
+    const key = p.publisher.enterView(node);
+    const before = p.publisher.current(key);
+    expect([...before.resources.get(TYPE_URL.cluster)!.keys()]).toEqual(['svc-1', 'svc-2', 'svc-3']);
+
+    await vi.advanceTimersByTimeAsync(50);
+    p.apply((put) => put('/services/svc-40/i-0', record('10.9.9.9'))); // outside the scope: the view is not touched
+    await vi.advanceTimersByTimeAsync(0);
+    expect(p.published.at(-1)!.views.has(key)).toBe(false);
+    expect(p.publisher.current(key)).toBe(before);
+
+    await vi.advanceTimersByTimeAsync(50);
+    p.apply((put, del) => {
+      put('/services/svc-1/i-0', record('10.8.8.8'));
+      for (let i = 0; i < 3; i++) del(`/services/svc-2/i-${i}`);
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect([...p.published.at(-1)!.views.get(key)!.diff]).toEqual([[TYPE_URL.endpoint, new Set(['svc-1', 'svc-2'])]]);
+    await vi.advanceTimersByTimeAsync(50);
+    p.apply((put) => put('/services/svc-new/i-0', record('10.7.7.7'))); // a dependency registers: the view rescopes
+    await vi.advanceTimersByTimeAsync(0);
+    const incremental = p.publisher.current(key);
+    expect([...incremental.resources.get(TYPE_URL.cluster)!.keys()]).toEqual(['svc-1', 'svc-2', 'svc-3', 'svc-new']);
+
+    p.publisher.leaveView(key);
+    expect(p.publisher.envoyViews().size).toBe(0);
+    const again = p.publisher.enterView(node);
+    expect(again).toBe(key);
+    expect(contents(p.publisher.current(key))).toEqual(contents(incremental));
+  });
+
+
   it('builds the first snapshot encoding each resource exactly once', async () => {
     const p = pipeline({ services: 300 });
     const first = await initial(p);
