@@ -1,7 +1,8 @@
 // `npm run bench [-- --quick]`: the fleet-scale suite. Runs etcd and `etcd-xds serve` as child processes, drives
-// them with raw ADS clients (row h: a real proxyless gRPC client), and compares every figure with a floor measured in the same run (the machine is noisy).
-// Prints one table (scenario, figure, target, PASS/MISS) and writes test-artifacts/bench.json. A MISS is a result,
-// not an error: the exit code is non-zero only when a scenario could not run to its end.
+// them with raw ADS clients (row h: a real proxyless gRPC client), and compares every figure with a floor measured in
+// the same run (the machine is noisy). Prints one table (scenario, figure, target, PASS/MISS) and writes
+// test-artifacts/bench.json. A MISS is a result, not an error: the exit code is non-zero only when a scenario could
+// not run to its end.
 // BENCH_PROFILE=1 runs every etcd-xds child under --cpu-prof (test-artifacts/profiles) and prints its hot spots.
 import { Etcd3 } from 'etcd3';
 import os from 'node:os';
