@@ -103,6 +103,19 @@ function applyToStore(store: ConfigStore, prefix: string, documents: ConfigDocum
   for (const document of documents) store.applyPut(configKey(prefix, document.kind, document.name), JSON.stringify(document.spec), '0');
 }
 
+/**
+ * What `config apply` writes: each validated document at its key under `configPrefix`, one transaction per 128
+ * documents, so a file that fits is applied all at once or not at all.
+ */
+export async function writeConfigDocuments(client: Etcd3, configPrefix: string, documents: readonly ConfigDocument[]): Promise<void> {
+  for (let start = 0; start < documents.length; start += MAX_TXN_OPS) {
+    const batch = documents.slice(start, start + MAX_TXN_OPS);
+    await client.kv.txn({
+      success: batch.map((d) => ({ request_put: { key: Buffer.from(configKey(configPrefix, d.kind, d.name)), value: Buffer.from(JSON.stringify(d.spec)) } })),
+    });
+  }
+}
+
 async function apply(flags: ApplyFlags): Promise<void> {
   const documents = await readDocuments(flags.file);
   if (flags.dryRun) {
@@ -118,15 +131,7 @@ async function apply(flags: ApplyFlags): Promise<void> {
     process.stdout.write(`${JSON.stringify({ groups }, null, 2)}\n`);
     return;
   }
-  await withEtcd(flags, async (client) => {
-    // One transaction per 128 documents: a file that fits is applied all at once or not at all.
-    for (let start = 0; start < documents.length; start += MAX_TXN_OPS) {
-      const batch = documents.slice(start, start + MAX_TXN_OPS);
-      await client.kv.txn({
-        success: batch.map((d) => ({ request_put: { key: Buffer.from(configKey(flags.configPrefix, d.kind, d.name)), value: Buffer.from(JSON.stringify(d.spec)) } })),
-      });
-    }
-  });
+  await withEtcd(flags, (client) => writeConfigDocuments(client, flags.configPrefix, documents));
   for (const d of documents) process.stdout.write(`${d.kind} ${d.name}: applied (${configKey(flags.configPrefix, d.kind, d.name)})\n`);
 }
 

@@ -6,6 +6,7 @@ import type { AdminRequest } from './scenarios/admin.js';
 import type { ChangeLatency } from './scenarios/change-latency.js';
 import type { ChurnResult } from './scenarios/churn.js';
 import type { ColdStart } from './scenarios/cold-start.js';
+import type { ConfigFollow } from './scenarios/config-follow.js';
 import type { FanOutResult } from './scenarios/fan-out.js';
 import type { IdleStreams } from './scenarios/idle-streams.js';
 
@@ -174,4 +175,17 @@ export function adminRows(names: ReturnType<typeof adminNames>, page: AdminReque
       limit: 50,
     },
   ];
+}
+
+export const configFollowName = (rounds: number) => `h. ServicePolicy put → proxyless traffic follows (grpc-js-xds, ${rounds} split flips)`;
+
+export function configFollowRow(name: string, result: ConfigFollow): Row {
+  return {
+    scenario: name,
+    figure: `p99 ${ms(result.p99)}, p50 ${ms(result.p50)} (put to the first reply from the new subset)`,
+    target: '≤ 1 s',
+    pass: result.p99 <= 1_000,
+    value: result.p99,
+    limit: 1_000,
+  };
 }

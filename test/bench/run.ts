@@ -1,7 +1,8 @@
 // `npm run bench [-- --quick]`: the fleet-scale suite. Runs etcd and `etcd-xds serve` as child processes, drives
-// them with raw ADS clients, and compares every figure with a floor measured in the same run (the machine is noisy).
-// Prints one table (scenario, figure, target, PASS/MISS) and writes test-artifacts/bench.json. A MISS is a result,
-// not an error: the exit code is non-zero only when a scenario could not run to its end.
+// them with raw ADS clients (row h: a real proxyless gRPC client), and compares every figure with a floor measured in
+// the same run (the machine is noisy). Prints one table (scenario, figure, target, PASS/MISS) and writes
+// test-artifacts/bench.json. A MISS is a result, not an error: the exit code is non-zero only when a scenario could
+// not run to its end.
 // BENCH_PROFILE=1 runs every etcd-xds child under --cpu-prof (test-artifacts/profiles) and prints its hot spots.
 import { Etcd3 } from 'etcd3';
 import os from 'node:os';
@@ -12,7 +13,8 @@ import { installTeardownHandlers, owned, progress, sleep, teardown, withTimeout 
 import { childPidsNamed, count, loadAverage, percentile } from './measure.js';
 import { Report } from './report.js';
 import {
-  adminNames, adminRows, churnName, churnRows, coldName, coldRow, fanLargeRow, fanNames, fanSmallRow, idleName, idleRow, latencyNames, latencyRows,
+  adminNames, adminRows, churnName, churnRows, coldName, coldRow, configFollowName, configFollowRow, fanLargeRow, fanNames, fanSmallRow, idleName, idleRow,
+  latencyNames, latencyRows,
 } from './rows.js';
 import { startServe, type ServeChild } from './serve-child.js';
 import { FULL, QUICK } from './sizes.js';
@@ -20,6 +22,7 @@ import { measureAdmin } from './scenarios/admin.js';
 import { measureChangeLatency, type ChangeLatency } from './scenarios/change-latency.js';
 import { measureChurn } from './scenarios/churn.js';
 import { measureColdStart } from './scenarios/cold-start.js';
+import { measureConfigFollow } from './scenarios/config-follow.js';
 import { etcdWatchLatency, measureFanOut } from './scenarios/fan-out.js';
 import { measureIdleStreams } from './scenarios/idle-streams.js';
 
@@ -28,6 +31,8 @@ const sizes = quick ? QUICK : FULL;
 const SMALL = '/bench-small/';
 const BIG = '/bench-big/';
 const EMPTY = '/bench-empty/';
+/** Configuration objects of the small fleet's control plane (h). */
+const CONFIG = '/bench-config/';
 const smallCount = sizes.small.services * sizes.small.perService;
 const bigCount = sizes.big.services * sizes.big.perService;
 const report = new Report();
@@ -65,10 +70,10 @@ async function main(): Promise<void> {
   const writeMs = await putAll(client, fleetEntries(BIG, sizes.big.services, sizes.big.perService), bigCount, 'big fleet');
   progress(`wrote ${count(bigCount)} registrations in ${(writeMs / 1_000).toFixed(1)} s`);
 
-  // --- On the small fleet: (f) idle streams on a fresh child, then (a) at 100 registrations.
+  // --- On the small fleet: (f) idle streams on a fresh child, then (a) at 100 registrations, then (h).
   let small: ChangeLatency | undefined;
   // The bare server starts alongside (idle until (f) needs it fresh): a node start costs seconds on a busy machine.
-  const [smallServe, bare] = await Promise.all([startServe('serve-small', etcd.endpoint, SMALL), startBareServer('bare-ads-server')]);
+  const [smallServe, bare] = await Promise.all([startServe('serve-small', etcd.endpoint, SMALL, ['--config-prefix', CONFIG]), startBareServer('bare-ads-server')]);
   const smallXds = await smallServe.xdsAddress;
   const idle = idleName(sizes.idle.streams, sizes.idle.connections, smallCount);
   await scenario('f. idle streams', [[idle, '≤ 2 × bare per stream']], async () => {
@@ -80,6 +85,12 @@ async function main(): Promise<void> {
   await scenario('a. change latency at the small fleet', [], async () => {
     small = await measureChangeLatency(smallServe, client, SMALL, sizes.latencyRounds);
     report.scenarios.latencySmall = small;
+  });
+  const follow = configFollowName(sizes.configFollowRounds);
+  await scenario('h. config put → proxyless traffic', [[follow, '≤ 1 s']], async () => {
+    const result = await measureConfigFollow(client, smallXds, SMALL, CONFIG, sizes.configFollowRounds);
+    report.scenarios.configFollow = result;
+    report.add(configFollowRow(follow, result));
   });
   await smallServe.stop();
 
@@ -177,6 +188,7 @@ report.ensure({
   e: 'p99 ≤ 200 ms, ≤ 1 core, flat RSS and queues',
   f: '≤ 2 × bare per stream',
   g: '/ ≤ 200 KB, ≤ 50 ms; stalls ≤ 50 ms',
+  h: '≤ 1 s',
 });
 report.print();
 console.log(`load average ${loadAtStart} at the start, ${loadAverage()} at the end, on ${os.cpus().length} cores: figures are ratios to floors measured alongside for this reason`);

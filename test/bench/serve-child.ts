@@ -93,11 +93,11 @@ export interface ServeChild extends ChildNode {
 }
 
 /** Starts the control plane on free loopback ports against `prefix`; resolves once the admin API listens. */
-export async function startServe(label: string, etcdEndpoint: string, prefix: string): Promise<ServeChild> {
+export async function startServe(label: string, etcdEndpoint: string, prefix: string, extraArgs: readonly string[] = []): Promise<ServeChild> {
   const node = spawnNode(
     label,
     path.join(REPO_ROOT, 'src/cli/main.ts'),
-    ['serve', '--etcd-endpoints', etcdEndpoint, '--prefix', prefix, '--xds-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--no-health-checks', '--log-level', 'info'],
+    ['serve', '--etcd-endpoints', etcdEndpoint, '--prefix', prefix, '--xds-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0', '--no-health-checks', '--log-level', 'info', ...extraArgs],
     { profile: true },
   );
   let admin: string | undefined;

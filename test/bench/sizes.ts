@@ -10,6 +10,7 @@ export interface Sizes {
   churn: { seconds: number; rate: number; streams: number; servicesPerStream: number; connections: number; drainSeconds: number };
   idle: { streams: number; connections: number };
   adminRepeats: number;
+  configFollowRounds: number;
 }
 
 export const FULL: Sizes = {
@@ -22,6 +23,7 @@ export const FULL: Sizes = {
   churn: { seconds: 60, rate: 900, streams: 1_000, servicesPerStream: 10, connections: 20, drainSeconds: 10 },
   idle: { streams: 5_000, connections: 20 },
   adminRepeats: 3,
+  configFollowRounds: 20,
 };
 
 export const QUICK: Sizes = {
@@ -34,4 +36,5 @@ export const QUICK: Sizes = {
   churn: { seconds: 8, rate: 300, streams: 100, servicesPerStream: 10, connections: 10, drainSeconds: 3 },
   idle: { streams: 600, connections: 10 },
   adminRepeats: 1,
+  configFollowRounds: 6,
 };

@@ -1,11 +1,16 @@
 """A proxyless gRPC client on gRPC C-core (Debian's python3-grpcio): calls etcdxds.v1.Greeter/SayHello on an
-xds:/// target and prints, as JSON, how many calls each instance answered. The bootstrap comes from
-GRPC_XDS_BOOTSTRAP. Messages are encoded by hand (two string fields) so no generated code is needed.
+xds:/// target and prints, as JSON, how many calls each instance answered and the status codes of the calls that
+failed. The bootstrap comes from GRPC_XDS_BOOTSTRAP. Messages are encoded by hand (two string fields) so no
+generated code is needed.
 
-usage: xds_core_client.py TARGET CALLS
+usage: xds_core_client.py TARGET CALLS [--metadata KEY=VALUE]... [--timeout SECONDS] [--warmup N]
+  --metadata  request metadata on every counted call (header-matched routes, x-delay-ms)
+  --timeout   the application's deadline per call (default 10 s)
+  --warmup    plain calls made first and not counted, so the channel has resolved and connected: a route's
+              timeout counts from the start of a call, resolution included
 """
+import argparse
 import json
-import sys
 
 import grpc
 
@@ -37,20 +42,37 @@ def instance_id(reply: bytes) -> str:
     return ""
 
 
+def metadata_pair(text: str):
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.lower(), value
+
+
 def main() -> None:
-    target, calls = sys.argv[1], int(sys.argv[2])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("target")
+    parser.add_argument("calls", type=int)
+    parser.add_argument("--metadata", type=metadata_pair, action="append", default=[])
+    parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--warmup", type=int, default=0)
+    args = parser.parse_args()
     counts: dict = {}
+    codes: dict = {}
     errors = []
-    with grpc.insecure_channel(target) as channel:
+    with grpc.insecure_channel(args.target) as channel:
         say_hello = channel.unary_unary("/etcdxds.v1.Greeter/SayHello")
-        for i in range(calls):
+        for i in range(args.warmup):
+            say_hello(encode_request(f"warmup {i}"), timeout=10)
+        for i in range(args.calls):
             try:
-                reply = say_hello(encode_request(f"call {i}"), timeout=10)
+                reply = say_hello(encode_request(f"call {i}"), timeout=args.timeout, metadata=args.metadata)
                 who = instance_id(reply)
                 counts[who] = counts.get(who, 0) + 1
             except grpc.RpcError as err:
+                codes[err.code().name] = codes.get(err.code().name, 0) + 1
                 errors.append(f"{err.code().name}: {err.details()}")
-    print(json.dumps({"counts": counts, "errors": errors[:5], "errorCount": len(errors)}))
+    print(json.dumps({"counts": counts, "codes": codes, "errors": errors[:5], "errorCount": len(errors)}))
 
 
 if __name__ == "__main__":
