@@ -4,7 +4,7 @@ import { effectiveHealth } from '../snapshot/resources/endpoint.js';
 import { streamStatus } from './clients-view.js';
 import { countServices, type ServiceState } from './service-names.js';
 import type { AdminState, WatchStatus } from './state.js';
-import { resourceExistsIn } from './subscriptions.js';
+import { StreamViews } from './stream-views.js';
 import { emptyStatusCounts, type ViewSyncStatus } from './sync-status.js';
 
 export interface SummaryResponse {
@@ -47,10 +47,10 @@ export function summaryView(state: AdminState): SummaryResponse {
   const registry = state.registry();
   const snapshot = state.snapshot();
   const services = countServices(registry, snapshot);
-  const exists = resourceExistsIn(snapshot);
+  const views = new StreamViews(state);
   const streams = state.streams();
   const byStatus = emptyStatusCounts();
-  for (const stream of streams) byStatus[streamStatus(stream, exists)] += 1;
+  for (const stream of streams) byStatus[streamStatus(stream, views.existsFor(stream))] += 1;
   return {
     revision: registry.revision,
     ready: state.ready(),

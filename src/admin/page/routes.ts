@@ -10,7 +10,8 @@ import { writeChunked } from '../respond.js';
 import { pathParam, type Route } from '../routes.js';
 import { serviceView, servicesView, subscribersView } from '../services-view.js';
 import type { AdminState } from '../state.js';
-import { resourceExistsIn, subscribersOf } from '../subscriptions.js';
+import { StreamViews } from '../stream-views.js';
+import { subscribersOf } from '../subscriptions.js';
 import { summaryView } from '../summary-view.js';
 import type { SafeHtml } from './html.js';
 import {
@@ -88,8 +89,8 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
         const services = servicesView(state, { ...(q !== undefined ? { q } : {}), page: readPage(target.query, PAGE_SERVICES) });
         const inline = services.services.reduce((n, s) => n + s.counts.instances, 0) <= INLINE_INSTANCES;
         const streams = state.streams();
-        const exists = resourceExistsIn(state.snapshot());
-        const watchers = inline ? new Map(services.services.map((s) => [s.name, subscribersOf(streams, s.name, exists)])) : undefined;
+        const views = new StreamViews(state);
+        const watchers = inline ? new Map(services.services.map((s) => [s.name, subscribersOf(streams, s.name, views.existsFor)])) : undefined;
         const clients = clientsView(state, { page: { limit: HOME_CLIENTS, cursor: undefined } }, ctx.now);
         const content = renderHomeContent({ summary, services, watchers, q, limit: optional(target.query, 'limit'), clients }, ctx);
         await respond(res, fragment, 'etcd-xds', content, ctx);
