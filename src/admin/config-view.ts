@@ -5,7 +5,7 @@ import type { ConfigKindName, ConfigObject, ConfigRejection, ConfigView, Gateway
 import type { ConfigError } from '../config/schema.js';
 import { viewAffectedBy } from '../views/affected.js';
 import { NodeReach, type NodesReached } from './node-reach.js';
-import { compareNames, takePage, type PageRequest } from './paging.js';
+import { compareNames, readPage, takePage, type PageRequest } from './paging.js';
 import { BadRequest } from './request-target.js';
 import type { AdminState } from './state.js';
 import { StreamViews } from './stream-views.js';
@@ -76,6 +76,23 @@ export function parseConfigStateFilter(text: string): ConfigStateFilter {
 
 type AnyConfigObject = ConfigObject<ServicePolicy> | ConfigObject<Gateway>;
 
+/** `?kind=&state=&name=&limit=&cursor=` of /debug/config and /config; an unknown kind or state is a BadRequest. */
+export function readConfigQuery(query: URLSearchParams, defaultLimit?: number): ConfigQuery {
+  const value = (name: string): string | undefined => {
+    const text = query.get(name);
+    return text === null || text === '' ? undefined : text;
+  };
+  const kind = value('kind');
+  const state = value('state');
+  const name = value('name');
+  return {
+    ...(kind !== undefined ? { kind: parseConfigKind(kind) } : {}),
+    ...(state !== undefined ? { state: parseConfigStateFilter(state) } : {}),
+    ...(name !== undefined ? { name } : {}),
+    page: readPage(query, defaultLimit),
+  };
+}
+
 interface Entry {
   key: string;
   kind: ConfigKindName | undefined;
@@ -125,23 +142,43 @@ function entryView(entry: Entry, reachOf: (object: AnyConfigObject) => NodesReac
   };
 }
 
-export function configView(state: AdminState, query: ConfigQuery): ConfigResponse {
-  const config = state.config();
-  const matching = entriesOf(config).filter((entry) => matches(entry, query));
+function countByState(entries: readonly Entry[]): Record<ConfigState, number> {
   const byState = Object.fromEntries(CONFIG_STATES.map((s) => [s, 0])) as Record<ConfigState, number>;
-  for (const entry of matching) byState[entry.state] += 1;
-  const page = takePage(matching, (entry) => entry.key, query.page);
+  for (const entry of entries) byState[entry.state] += 1;
+  return byState;
+}
+
+/** Builds entry views; the nodes are grouped by view the first time an entry needs them, once per request. */
+function entryViews(state: AdminState, config: ConfigView): (entries: readonly Entry[]) => ConfigEntryView[] {
   let reach: NodeReach | undefined;
   // A ServicePolicy reaches the views that hold its service (every proxyless one); a Gateway the Envoy views it matched.
   const reachOf = (object: AnyConfigObject): NodesReached => {
     reach ??= new NodeReach(state.streams(), new StreamViews(state));
     return reach.reach((spec) => viewAffectedBy(spec, { kind: object.kind, name: object.name }, config));
   };
+  return (entries) => entries.map((entry) => entryView(entry, reachOf));
+}
+
+export function configView(state: AdminState, query: ConfigQuery): ConfigResponse {
+  const config = state.config();
+  const matching = entriesOf(config).filter((entry) => matches(entry, query));
+  const page = takePage(matching, (entry) => entry.key, query.page);
   return {
     revision: config.revision,
     total: matching.length,
-    byState,
-    entries: page.items.map((entry) => entryView(entry, reachOf)),
+    byState: countByState(matching),
+    entries: entryViews(state, config)(page.items),
     nextCursor: page.nextCursor,
   };
+}
+
+export type ConfigOverview = Omit<ConfigResponse, 'nextCursor'>;
+
+/** Counts over every key and at most `limit` entries, the rejected ones first (the page's summary of it). */
+export function configOverview(state: AdminState, limit: number): ConfigOverview {
+  const config = state.config();
+  const entries = entriesOf(config);
+  const rejected = entries.filter((entry) => entry.state !== 'serving').slice(0, limit);
+  const serving = entries.filter((entry) => entry.state === 'serving').slice(0, limit - rejected.length);
+  return { revision: config.revision, total: entries.length, byState: countByState(entries), entries: entryViews(state, config)([...rejected, ...serving]) };
 }

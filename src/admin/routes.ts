@@ -2,7 +2,7 @@
 // writes lists row by row (see respond.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { clientResourcesView, clientsView } from './clients-view.js';
-import { configView, parseConfigKind, parseConfigStateFilter } from './config-view.js';
+import { configView, readConfigQuery } from './config-view.js';
 import type { AdminMetrics } from './metrics.js';
 import { readPage } from './paging.js';
 import { decodePathSegment, type RequestTarget } from './request-target.js';
@@ -93,15 +93,7 @@ export function jsonRoutes(state: AdminState, metrics: AdminMetrics): Array<[Reg
     [
       /^\/debug\/config\/?$/,
       async (_q, res, target) => {
-        const kind = optional(target.query, 'kind');
-        const stateFilter = optional(target.query, 'state');
-        const name = optional(target.query, 'name');
-        const view = configView(state, {
-          ...(kind !== undefined ? { kind: parseConfigKind(kind) } : {}),
-          ...(stateFilter !== undefined ? { state: parseConfigStateFilter(stateFilter) } : {}),
-          ...(name !== undefined ? { name } : {}),
-          page: readPage(target.query),
-        });
+        const view = configView(state, readConfigQuery(target.query));
         await writeJson(res, 200, { ...view, entries: new JsonRows(view.entries) });
       },
     ],

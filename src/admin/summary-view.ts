@@ -1,5 +1,6 @@
 // /debug/summary and the page's head: the fleet in a handful of numbers. Counting walks every instance once
 // (a few milliseconds at 100,000) and builds nothing per instance.
+import type { ConfigView } from '../config/types.js';
 import { effectiveHealth } from '../snapshot/resources/endpoint.js';
 import { streamStatus } from './clients-view.js';
 import { countServices, type ServiceState } from './service-names.js';
@@ -18,6 +19,8 @@ export interface SummaryResponse {
   instances: { total: number; healthy: number; draining: number; unhealthy: number };
   /** Rejected etcd keys (some keep a last good value serving). */
   rejected: number;
+  /** Configuration objects serving (policies, gateways), and configuration keys whose value was rejected. */
+  config: { objects: number; rejected: number };
   streams: { total: number; byStatus: Record<ViewSyncStatus, number> };
 }
 
@@ -43,6 +46,10 @@ function countInstances(state: AdminState): SummaryResponse['instances'] {
   return counts;
 }
 
+function configCounts(config: ConfigView): SummaryResponse['config'] {
+  return { objects: config.policies.size + config.gateways.size, rejected: config.rejected.size };
+}
+
 export function summaryView(state: AdminState): SummaryResponse {
   const registry = state.registry();
   const snapshot = state.snapshot();
@@ -59,6 +66,7 @@ export function summaryView(state: AdminState): SummaryResponse {
     services: { total: services.live + services.empty + services['rejected-only'], ...services },
     instances: countInstances(state),
     rejected: registry.rejected.size,
+    config: configCounts(state.config()),
     streams: { total: streams.length, byStatus },
   };
 }

@@ -7,6 +7,7 @@ import { NodeReach } from '../../src/admin/node-reach.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { StreamViews } from '../../src/admin/stream-views.js';
 import { silentLogger } from '../../src/logger.js';
+import { TYPE_URL } from '../../src/snapshot/types.js';
 import { viewKeyOf } from '../../src/views/node-view.js';
 import { CONFIG_PREFIX, DrivenStream, EDGE_GATEWAY, FixtureState, GREETER_POLICY, PAYMENTS_POLICY, XSS, withEnvoyViews } from './fixtures.js';
 import { MetricsEventHub } from './metrics-hub.js';
@@ -119,5 +120,62 @@ describe('/debug/config', () => {
       nodes: ['edge-proxy', 'envoy-front', 'envoy-scoped', 'gateway-1', 'grpc-client-7'],
     });
     expect(reach.reach((spec) => spec.client === 'envoy').count).toBe(2);
+  });
+});
+
+describe('the Configuration section of the page', () => {
+  async function page(path: string): Promise<string> {
+    const response = await fetch(`http://${server.address}${path}`);
+    expect(response.status).toBe(200);
+    return response.text();
+  }
+
+  it('lists rejected values first, standing out with their reason, and the nodes each object reaches', async () => {
+    const home = await page('/');
+    const section = home.slice(home.indexOf('<h2>Configuration</h2>'), home.indexOf('<h2>Proxies</h2>'));
+    expect(section).toContain('4 keys · 2 serving · 2 rejected (1 keeping the last good value) · revision 24');
+    const rows = [...section.matchAll(/<tr class="(config[^"]*)" data-key="([^"]*)" data-state="([^"]*)"/g)].map((m) => [m[1], m[3]]);
+    expect(rows).toEqual([
+      ['config config-rejected', 'rejected, nothing serving'],
+      ['config config-rejected', 'rejected, last good value serving'],
+      ['config', 'serving'],
+      ['config', 'serving'],
+    ]);
+    expect(section).toContain('23 (serving 22)');
+    expect(section).toMatch(/4 nodes<div class="meta"><span class="node">edge-proxy<\/span>, <span class="node">envoy-front<\/span>/);
+    expect(section).toContain('nothing serves');
+    expect(home).toMatch(/config rejected/);
+  });
+
+  it('escapes what etcd holds: a key, a reason and a value carrying markup stay text', async () => {
+    for (const html of [await page('/'), await page('/config'), await page('/config?state=rejected')]) {
+      expect(html).not.toContain(XSS);
+      expect(html).not.toMatch(/<img/i);
+      expect(html).toContain('&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;');
+    }
+    const rejectedOnly = await page('/config?state=rejected');
+    expect(rejectedOnly.match(/<tr class="config config-rejected"/g)).toHaveLength(2);
+    expect(rejectedOnly).not.toMatch(/<tr class="config"/);
+    expect((await fetch(`http://${server.address}/config?kind=Route`)).status).toBe(400);
+  });
+
+  it('stays bounded: the page names a few of the nodes reached and pages through keys', async () => {
+    const fixture = new FixtureState();
+    withEnvoyViews(fixture);
+    for (let i = 0; i < 30; i += 1) {
+      const stream = new DrivenStream({ id: `g${i}`, protocol: 'delta', api: 'ads', peer: '127.0.0.1:1' }, { ...fixture.connected[1]!.info().node!, id: `grpc-${String(i).padStart(2, '0')}` });
+      stream.subscribe(TYPE_URL.cluster, ['greeter'], fixture.snap);
+      fixture.connected.push(stream);
+    }
+    const metrics = createAdminMetrics(new MetricsEventHub(), fixture, { processMetrics: false });
+    const local = await startAdminServer({ address: '127.0.0.1:0', state: fixture, metrics, logger: silentLogger() });
+    try {
+      const html = await (await fetch(`http://${local.address}/config?limit=1&cursor=${encodeURIComponent(`${CONFIG_PREFIX}services/${XSS}`)}`)).text();
+      expect(html.match(/<tr class="config/g)).toHaveLength(1);
+      expect(html).toMatch(/34 nodes<div class="meta">(?:<span class="node">[^<]+<\/span>(?:, )?){5} and 29 more/);
+      expect(html).toContain('cursor=%2Fetcd-xds%2Fconfig%2Fservices%2Fgreeter');
+    } finally {
+      await local.close();
+    }
   });
 });

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { clientsView } from '../clients-view.js';
+import { configOverview, configView, readConfigQuery } from '../config-view.js';
 import { readPage, takePage } from '../paging.js';
 import type { RequestTarget } from '../request-target.js';
 import { writeChunked } from '../respond.js';
@@ -17,6 +18,7 @@ import type { SafeHtml } from './html.js';
 import {
   INLINE_INSTANCES,
   renderClientsContent,
+  renderConfigContent,
   renderHomeContent,
   renderPage,
   renderServiceContent,
@@ -25,16 +27,21 @@ import {
   type PageContext,
 } from './render.js';
 
-/** Services per page of `/`, proxies on `/` and per page of `/clients`, instances per page of a service. */
+/**
+ * Services per page of `/`, proxies and configuration keys on `/`, proxies per page of `/clients`, keys per page of
+ * `/config`, instances per page of a service.
+ */
 export const PAGE_SERVICES = 50;
 export const HOME_CLIENTS = 20;
+export const HOME_CONFIG = 20;
 export const PAGE_CLIENTS = 100;
+export const PAGE_CONFIG = 100;
 export const PAGE_INSTANCES = 200;
 /** Above this many instances the page refreshes its summary only, at most every BIG_FLEET_REFRESH_MS. */
 export const BIG_FLEET_INSTANCES = 10_000;
 export const BIG_FLEET_REFRESH_MS = 15_000;
 
-const PAGE_PATHS = [/^\/$/, /^\/services\/[^/]+\/?$/, /^\/clients\/?$/];
+const PAGE_PATHS = [/^\/$/, /^\/services\/[^/]+\/?$/, /^\/clients\/?$/, /^\/config\/?$/];
 
 /** Paths a browser navigates to (and so may carry `?token=`). */
 export function isPagePath(path: string): boolean {
@@ -92,7 +99,8 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
         const views = new StreamViews(state);
         const watchers = inline ? new Map(services.services.map((s) => [s.name, subscribersOf(streams, s.name, views.existsFor)])) : undefined;
         const clients = clientsView(state, { page: { limit: HOME_CLIENTS, cursor: undefined } }, ctx.now);
-        const content = renderHomeContent({ summary, services, watchers, q, limit: optional(target.query, 'limit'), clients }, ctx);
+        const config = configOverview(state, HOME_CONFIG);
+        const content = renderHomeContent({ summary, services, watchers, q, limit: optional(target.query, 'limit'), clients, config }, ctx);
         await respond(res, fragment, 'etcd-xds', content, ctx);
       },
     ],
@@ -121,6 +129,16 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
         const ctx = context(target, settings.refreshMs);
         const clients = clientsView(state, { ...(node !== undefined ? { node } : {}), page: readPage(target.query, PAGE_CLIENTS) }, ctx.now);
         await respond(res, req.headers['x-admin-fragment'] === '1', 'etcd-xds · proxies', renderClientsContent(clients, ctx), ctx);
+      },
+    ],
+    [
+      /^\/config\/?$/,
+      async (req, res, target) => {
+        const ctx = context(target, settings.refreshMs);
+        const config = configView(state, readConfigQuery(target.query, PAGE_CONFIG));
+        const filters = { kind: optional(target.query, 'kind'), state: optional(target.query, 'state'), name: optional(target.query, 'name') };
+        const content = renderConfigContent(config, filters, ctx);
+        await respond(res, req.headers['x-admin-fragment'] === '1', 'etcd-xds · configuration', content, ctx);
       },
     ],
   ];
