@@ -16,7 +16,7 @@ export type StreamViewDescription =
       /** The listener port when no gateway listener says otherwise. */
       port: number;
       gateway: string | null;
-      /** The first VIEW_NAMES_LIMIT services the node declared it depends on; null: every service. */
+      /** The first VIEW_NAMES_LIMIT services the node declared it depends on; null when it declared none. */
       dependsOn: string[] | null;
       dependsOnCount: number | null;
     };
