@@ -174,6 +174,18 @@ export function configView(state: AdminState, query: ConfigQuery): ConfigRespons
 
 export type ConfigOverview = Omit<ConfigResponse, 'nextCursor'>;
 
+/** The counts in one line, as the page and `etcd-xds config status` print them. */
+export function configCountsText(config: ConfigOverview): string {
+  const keeping = config.byState['rejected, last good value serving'];
+  const rejected = keeping + config.byState['rejected, nothing serving'];
+  return [
+    `${config.total} ${config.total === 1 ? 'key' : 'keys'}`,
+    `${config.byState.serving} serving`,
+    rejected > 0 ? `${rejected} rejected (${keeping} keeping the last good value)` : 'none rejected',
+    `revision ${config.revision}`,
+  ].join(' · ');
+}
+
 /** Counts over every key and at most `limit` entries, the rejected ones first (the page's summary of it). */
 export function configOverview(state: AdminState, limit: number): ConfigOverview {
   const config = state.config();

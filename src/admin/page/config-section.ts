@@ -1,7 +1,7 @@
 // The configuration on the human pages: each object's kind, name and validation state (a rejected value stands out
 // with its reason), and the nodes it reaches, counted with a few ids. `/` shows the rejected ones first and a link to
 // `/config`, which lists them all by page.
-import type { ConfigEntryView, ConfigOverview, ConfigResponse, ConfigState } from '../config-view.js';
+import { configCountsText, type ConfigEntryView, type ConfigOverview, type ConfigResponse, type ConfigState } from '../config-view.js';
 import { clip, pageHref, pill, plural } from './cells.js';
 import { html, type SafeHtml } from './html.js';
 
@@ -52,30 +52,18 @@ export function configTable(entries: readonly ConfigEntryView[]): SafeHtml {
   <tbody>${entries.map(configRow)}</tbody></table>`;
 }
 
-function countsLine(config: ConfigOverview): string {
-  const rejected = config.byState['rejected, last good value serving'] + config.byState['rejected, nothing serving'];
-  return [
-    plural(config.total, 'key'),
-    `${config.byState.serving} serving`,
-    rejected > 0
-      ? `${rejected} rejected (${config.byState['rejected, last good value serving']} keeping the last good value)`
-      : 'none rejected',
-    `revision ${config.revision}`,
-  ].join(' · ');
-}
-
 /** The Configuration section of `/`: the overview's entries (rejected ones first) and a link to all of them. */
 export function configSection(config: ConfigOverview, token: string | undefined): SafeHtml {
   const more = config.total > config.entries.length
     ? html`<div class="more"><a href="${pageHref('/config', {}, token)}">all ${config.total} configuration keys →</a></div>`
     : '';
   return html`<h2>Configuration</h2>
-  <div class="card"><div class="card-head"><span class="meta">${countsLine(config)}</span></div>${configTable(config.entries)}</div>${more}`;
+  <div class="card"><div class="card-head"><span class="meta">${configCountsText(config)}</span></div>${configTable(config.entries)}</div>${more}`;
 }
 
 /** `/config`: one page of every key, filtered as asked. */
 export function configPageBody(config: ConfigResponse, params: Record<string, string | undefined>, token: string | undefined): SafeHtml {
   return html`<h2>Configuration (${config.total})</h2>
-  <div class="card"><div class="card-head"><span class="meta">${countsLine(config)}</span></div>${configTable(config.entries)}</div>
+  <div class="card"><div class="card-head"><span class="meta">${configCountsText(config)}</span></div>${configTable(config.entries)}</div>
   ${config.nextCursor ? html`<div class="more"><a href="${pageHref('/config', { ...params, cursor: config.nextCursor }, token)}">next →</a></div>` : ''}`;
 }
