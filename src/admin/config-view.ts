@@ -6,7 +6,7 @@ import type { ConfigError } from '../config/schema.js';
 import { viewAffectedBy } from '../views/affected.js';
 import { NodeReach, type NodesReached } from './node-reach.js';
 import { compareNames, readPage, takePage, type PageRequest } from './paging.js';
-import { BadRequest } from './request-target.js';
+import { BadRequest, optionalParam } from './request-target.js';
 import type { AdminState } from './state.js';
 import { StreamViews } from './stream-views.js';
 import { VIEW_MESSAGE_LIMIT, capText } from './view-limits.js';
@@ -78,13 +78,9 @@ type AnyConfigObject = ConfigObject<ServicePolicy> | ConfigObject<Gateway>;
 
 /** `?kind=&state=&name=&limit=&cursor=` of /debug/config and /config; an unknown kind or state is a BadRequest. */
 export function readConfigQuery(query: URLSearchParams, defaultLimit?: number): ConfigQuery {
-  const value = (name: string): string | undefined => {
-    const text = query.get(name);
-    return text === null || text === '' ? undefined : text;
-  };
-  const kind = value('kind');
-  const state = value('state');
-  const name = value('name');
+  const kind = optionalParam(query, 'kind');
+  const state = optionalParam(query, 'state');
+  const name = optionalParam(query, 'name');
   return {
     ...(kind !== undefined ? { kind: parseConfigKind(kind) } : {}),
     ...(state !== undefined ? { state: parseConfigStateFilter(state) } : {}),

@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { clientsView } from '../clients-view.js';
 import { configOverview, configView, readConfigQuery } from '../config-view.js';
 import { readPage, takePage } from '../paging.js';
-import type { RequestTarget } from '../request-target.js';
+import { optionalParam, type RequestTarget } from '../request-target.js';
 import { writeChunked } from '../respond.js';
 import { pathParam, type Route } from '../routes.js';
 import { serviceView, servicesView, subscribersView } from '../services-view.js';
@@ -53,11 +53,6 @@ interface PageSettings {
   token: string | undefined;
 }
 
-function optional(query: URLSearchParams, name: string): string | undefined {
-  const value = query.get(name);
-  return value === null || value === '' ? undefined : value;
-}
-
 async function sendHtml(response: ServerResponse, nonce: string, body: string): Promise<void> {
   response.writeHead(response.statusCode, {
     'content-type': 'text/html; charset=utf-8',
@@ -92,7 +87,7 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
         const ctx = context(target, big ? Math.max(settings.refreshMs, BIG_FLEET_REFRESH_MS) : settings.refreshMs);
         const fragment = req.headers['x-admin-fragment'] === '1';
         if (fragment && big) return sendHtml(res, ctx.nonce, summaryBlock(summary, ctx).value);
-        const q = optional(target.query, 'q');
+        const q = optionalParam(target.query, 'q');
         const services = servicesView(state, { ...(q !== undefined ? { q } : {}), page: readPage(target.query, PAGE_SERVICES) });
         const inline = services.services.reduce((n, s) => n + s.counts.instances, 0) <= INLINE_INSTANCES;
         const streams = state.streams();
@@ -100,7 +95,7 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
         const watchers = inline ? new Map(services.services.map((s) => [s.name, subscribersOf(streams, s.name, views.existsFor)])) : undefined;
         const clients = clientsView(state, { page: { limit: HOME_CLIENTS, cursor: undefined } }, ctx.now);
         const config = configOverview(state, HOME_CONFIG);
-        const content = renderHomeContent({ summary, services, watchers, q, limit: optional(target.query, 'limit'), clients, config }, ctx);
+        const content = renderHomeContent({ summary, services, watchers, q, limit: optionalParam(target.query, 'limit'), clients, config }, ctx);
         await respond(res, fragment, 'etcd-xds', content, ctx);
       },
     ],
@@ -125,7 +120,7 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
     [
       /^\/clients\/?$/,
       async (req, res, target) => {
-        const node = optional(target.query, 'node');
+        const node = optionalParam(target.query, 'node');
         const ctx = context(target, settings.refreshMs);
         const clients = clientsView(state, { ...(node !== undefined ? { node } : {}), page: readPage(target.query, PAGE_CLIENTS) }, ctx.now);
         await respond(res, req.headers['x-admin-fragment'] === '1', 'etcd-xds · proxies', renderClientsContent(clients, ctx), ctx);
@@ -136,7 +131,7 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
       async (req, res, target) => {
         const ctx = context(target, settings.refreshMs);
         const config = configView(state, readConfigQuery(target.query, PAGE_CONFIG));
-        const filters = { kind: optional(target.query, 'kind'), state: optional(target.query, 'state'), name: optional(target.query, 'name') };
+        const filters = { kind: optionalParam(target.query, 'kind'), state: optionalParam(target.query, 'state'), name: optionalParam(target.query, 'name') };
         const content = renderConfigContent(config, filters, ctx);
         await respond(res, req.headers['x-admin-fragment'] === '1', 'etcd-xds · configuration', content, ctx);
       },
