@@ -1,11 +1,12 @@
-// /debug/clients and /debug/clients/<stream or node>/resources: every connected stream, its sync state per type,
-// and what a node would hold if it were fully in sync with the served snapshot.
-import type { TypeUrl } from '../snapshot/types.js';
+// /debug/clients and /debug/clients/<stream or node>/resources: every connected stream, the view it receives, its
+// sync state per type, and what a node would hold if it were fully in sync with the snapshot of its view.
+import type { ResourceMap, TypeUrl } from '../snapshot/types.js';
 import type { NodeInfo, StreamInfo, TypeStreamInfo, XdsApi, XdsProtocol } from '../xds/types.js';
 import { compareNames, namesUpTo, orderedNamesAfter, pageEndAcross, takePage, type PageRequest } from './paging.js';
 import { RESOURCE_KINDS, XDS_NAME, kindOf, type ResourceKind } from './resource-types.js';
 import type { AdminState } from './state.js';
-import { resourceExistsIn, type ResourceExists } from './subscriptions.js';
+import { StreamViews, type StreamViewDescription } from './stream-views.js';
+import type { ResourceExists } from './subscriptions.js';
 import { emptyStatusCounts, missingNames, typeSyncStatus, worstStatus, type ViewSyncStatus } from './sync-status.js';
 import { VIEW_MESSAGE_LIMIT, capNames, capNode, capText } from './view-limits.js';
 
@@ -37,6 +38,8 @@ export interface ClientView {
   connectedAt: string;
   protocol: XdsProtocol;
   api: XdsApi;
+  /** The view the stream receives: proxyless (`grpc`), or an Envoy view with its port, gateway and dependencies. */
+  view: StreamViewDescription | null;
   /** The worst of the per-type statuses: NACKED, STALE, NOT_FOUND, SYNCED; NOT_SENT when nothing was sent. */
   status: ViewSyncStatus;
   types: Partial<Record<ResourceKind, TypeStatusView>>;
@@ -67,7 +70,11 @@ export interface ClientResourcesResponse {
   matchedBy: 'stream' | 'node';
   streamIds: string[];
   node: NodeInfo | null;
+  /** The first matched stream's view and the version of its snapshot. */
+  view: StreamViewDescription | null;
   snapshotVersion: string;
+  /** Each matched stream's view (streams of one node normally share it). */
+  streams: Array<{ streamId: string; view: StreamViewDescription | null; snapshotVersion: string }>;
   /** Per type, this page of the names the node holds or asks for: `count` is all of them. */
   types: Partial<
     Record<ResourceKind, { typeUrl: TypeUrl; wildcard: boolean; count: number; resources: ClientResourceView[]; missing: string[] }>
@@ -116,7 +123,8 @@ export function streamStatus(stream: StreamInfo, exists: ResourceExists): ViewSy
   return worstStatus(statuses);
 }
 
-export function clientView(stream: StreamInfo, exists: ResourceExists, now: number): ClientView {
+export function clientView(stream: StreamInfo, views: StreamViews, now: number): ClientView {
+  const exists = views.existsFor(stream);
   const types: Partial<Record<ResourceKind, TypeStatusView>> = {};
   for (const kind of RESOURCE_KINDS) {
     for (const info of stream.types.values()) {
@@ -130,6 +138,7 @@ export function clientView(stream: StreamInfo, exists: ResourceExists, now: numb
     connectedAt: stream.connectedAt.toISOString(),
     protocol: stream.protocol,
     api: stream.api,
+    view: views.describe(stream),
     status: worstStatus(Object.values(types).map((t) => t.status)),
     types,
   };
@@ -147,16 +156,16 @@ export interface ClientsQuery {
 }
 
 export function clientsView(state: AdminState, query: ClientsQuery, now = Date.now()): ClientsResponse {
-  const exists = resourceExistsIn(state.snapshot());
+  const views = new StreamViews(state);
   const matching = state.streams().filter((stream) => query.node === undefined || stream.node?.id === query.node);
   const byStatus = emptyStatusCounts();
-  for (const stream of matching) byStatus[streamStatus(stream, exists)] += 1;
+  for (const stream of matching) byStatus[streamStatus(stream, views.existsFor(stream))] += 1;
   const ordered = matching.map((stream) => ({ stream, key: clientOrderKey(stream) })).sort((a, b) => compareNames(a.key, b.key));
   const page = takePage(ordered, (entry) => entry.key, query.page);
   return {
     now: new Date(now).toISOString(),
     summary: { streams: matching.length, byStatus },
-    clients: page.items.map(({ stream }) => clientView(stream, exists, now)),
+    clients: page.items.map(({ stream }) => clientView(stream, views, now)),
     nextCursor: page.nextCursor,
   };
 }
@@ -164,20 +173,21 @@ export function clientsView(state: AdminState, query: ClientsQuery, now = Date.n
 interface TypeSources {
   typeUrl: TypeUrl;
   wildcard: boolean;
-  /** Each matched stream's state for this type, with its named subscriptions as a set. */
-  streams: Array<{ stream: StreamInfo; info: TypeStreamInfo; named: ReadonlySet<string> }>;
+  /** Each matched stream's state for this type, its named subscriptions as a set, and its view's resources. */
+  streams: Array<{ stream: StreamInfo; info: TypeStreamInfo; named: ReadonlySet<string>; available: ResourceMap | undefined }>;
 }
 
 /**
- * Streams matching `id` as a stream id, else as a node id; undefined when none does. One page of names per type
- * (see pageEndAcross): a wildcard Envoy at fleet scale would otherwise get every resource of the snapshot.
+ * Streams matching `id` as a stream id, else as a node id; undefined when none does. Each stream's resources come
+ * from the snapshot of its own view. One page of names per type (see pageEndAcross): a wildcard Envoy at fleet
+ * scale would otherwise get every resource of the snapshot.
  */
 export function clientResourcesView(state: AdminState, id: string, page: PageRequest): ClientResourcesResponse | undefined {
   const streams = state.streams();
   const byStream = streams.filter((s) => s.id === id);
   const matched = byStream.length > 0 ? byStream : streams.filter((s) => s.node?.id === id);
   if (matched.length === 0) return undefined;
-  const snapshot = state.snapshot();
+  const views = new StreamViews(state);
   const sources = new Map<ResourceKind, TypeSources>();
   for (const kind of RESOURCE_KINDS) {
     for (const stream of matched) {
@@ -185,7 +195,7 @@ export function clientResourcesView(state: AdminState, id: string, page: PageReq
         if (kindOf(info.typeUrl) !== kind) continue;
         const entry = sources.get(kind) ?? { typeUrl: info.typeUrl, wildcard: false, streams: [] };
         entry.wildcard ||= info.wildcard;
-        entry.streams.push({ stream, info, named: new Set(info.subscribed) });
+        entry.streams.push({ stream, info, named: new Set(info.subscribed), available: views.snapshotOf(stream).resources.get(info.typeUrl) });
         sources.set(kind, entry);
       }
     }
@@ -194,8 +204,8 @@ export function clientResourcesView(state: AdminState, id: string, page: PageReq
   const counts = new Map<ResourceKind, number>();
   for (const [kind, entry] of sources) {
     const all = new Set<string>();
-    for (const { info } of entry.streams) {
-      if (info.wildcard) for (const name of snapshot.resources.get(info.typeUrl)?.keys() ?? []) all.add(name);
+    for (const { info, available } of entry.streams) {
+      if (info.wildcard) for (const name of available?.keys() ?? []) all.add(name);
       for (const name of info.subscribed) all.add(name);
     }
     counts.set(kind, all.size);
@@ -204,16 +214,14 @@ export function clientResourcesView(state: AdminState, id: string, page: PageReq
   const end = pageEndAcross(names.values(), page.limit);
   const types: ClientResourcesResponse['types'] = {};
   for (const [kind, entry] of sources) {
-    const available = snapshot.resources.get(entry.typeUrl);
     const view = { typeUrl: entry.typeUrl, wildcard: entry.wildcard, count: counts.get(kind)!, resources: [] as ClientResourceView[], missing: [] as string[] };
     for (const name of namesUpTo(names.get(kind)!, page.limit, end)) {
-      const resource = available?.get(name);
-      if (!resource) {
-        view.missing.push(capText(name));
-        continue;
-      }
-      for (const { stream, info, named } of entry.streams) {
-        if (!info.wildcard && !named.has(name)) continue;
+      let missing = false;
+      for (const { stream, info, named, available } of entry.streams) {
+        const resource = available?.get(name);
+        // Asked for by name and not in the stream's view: the client waits for it.
+        if (!resource) missing ||= named.has(name);
+        if (!resource || (!info.wildcard && !named.has(name))) continue;
         const ackedVersion = info.acked.get(name) ?? null;
         view.resources.push({
           name,
@@ -224,6 +232,7 @@ export function clientResourcesView(state: AdminState, id: string, page: PageReq
           resource: { '@type': entry.typeUrl, ...resource.json },
         });
       }
+      if (missing) view.missing.push(capText(name));
     }
     types[kind] = view;
   }
@@ -231,7 +240,9 @@ export function clientResourcesView(state: AdminState, id: string, page: PageReq
     matchedBy: byStream.length > 0 ? 'stream' : 'node',
     streamIds: matched.map((s) => s.id),
     node: matched[0]?.node ? capNode(matched[0].node) : null,
-    snapshotVersion: snapshot.version,
+    view: views.describe(matched[0]!),
+    snapshotVersion: views.snapshotOf(matched[0]!).version,
+    streams: matched.map((stream) => ({ streamId: stream.id, view: views.describe(stream), snapshotVersion: views.snapshotOf(stream).version })),
     types,
     nextCursor: end ?? null,
   };

@@ -7,7 +7,7 @@ import type { XdsApi, XdsProtocol } from '../xds/types.js';
 import { RESOURCE_KINDS, kindOf } from './resource-types.js';
 import { SERVICE_STATES, countServices } from './service-names.js';
 import type { AdminState, MetricsSources } from './state.js';
-import { resourceExistsIn } from './subscriptions.js';
+import { StreamViews } from './stream-views.js';
 import { VIEW_SYNC_STATUSES, missingNames, typeSyncStatus } from './sync-status.js';
 
 export interface AdminMetrics {
@@ -84,8 +84,9 @@ function streamGauges(registers: Registry[], state: AdminState): void {
       for (const type of RESOURCE_KINDS) {
         for (const status of VIEW_SYNC_STATUSES) streamSyncStatus.set({ type, status }, 0);
       }
-      const exists = resourceExistsIn(state.snapshot());
+      const views = new StreamViews(state);
       for (const stream of state.streams()) {
+        const exists = views.existsFor(stream);
         for (const info of stream.types.values()) {
           const status = typeSyncStatus(info, missingNames(info, exists).length);
           streamSyncStatus.inc({ type: typeLabel(info.typeUrl), status });

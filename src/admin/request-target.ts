@@ -25,6 +25,12 @@ export function parseRequestTarget(raw: string | undefined): RequestTarget {
   return { path: withoutFragment.slice(0, question), query: new URLSearchParams(withoutFragment.slice(question + 1)) };
 }
 
+/** A query parameter's value; undefined when it is absent or empty (`?q=` filters nothing). */
+export function optionalParam(query: URLSearchParams, name: string): string | undefined {
+  const value = query.get(name);
+  return value === null || value === '' ? undefined : value;
+}
+
 /** A %-escaped path segment decoded; a malformed escape is a BadRequest. */
 export function decodePathSegment(raw: string): string {
   try {

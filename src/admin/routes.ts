@@ -2,9 +2,10 @@
 // writes lists row by row (see respond.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { clientResourcesView, clientsView } from './clients-view.js';
+import { configView, readConfigQuery } from './config-view.js';
 import type { AdminMetrics } from './metrics.js';
 import { readPage } from './paging.js';
-import { decodePathSegment, type RequestTarget } from './request-target.js';
+import { decodePathSegment, optionalParam, type RequestTarget } from './request-target.js';
 import { JsonRows, sendError, sendJson, writeJson } from './respond.js';
 import { serviceView, servicesPage, subscribersView } from './services-view.js';
 import { snapshotView } from './snapshot-view.js';
@@ -16,11 +17,6 @@ export type Route = (request: IncomingMessage, response: ServerResponse, target:
 /** A decoded path segment; a malformed %-escape is the client's mistake, answered with 400. */
 export function pathParam(target: RequestTarget, pattern: RegExp): string {
   return decodePathSegment(pattern.exec(target.path)?.[1] ?? '');
-}
-
-function optional(query: URLSearchParams, name: string): string | undefined {
-  const value = query.get(name);
-  return value === null || value === '' ? undefined : value;
 }
 
 export function jsonRoutes(state: AdminState, metrics: AdminMetrics): Array<[RegExp, Route]> {
@@ -40,8 +36,8 @@ export function jsonRoutes(state: AdminState, metrics: AdminMetrics): Array<[Reg
     [
       /^\/debug\/services\/?$/,
       async (_q, res, target) => {
-        const service = optional(target.query, 'service');
-        const q = optional(target.query, 'q');
+        const service = optionalParam(target.query, 'service');
+        const q = optionalParam(target.query, 'q');
         const { names: _names, services, ...head } = servicesPage(state, {
           ...(service !== undefined ? { service } : {}),
           ...(q !== undefined ? { q } : {}),
@@ -72,7 +68,7 @@ export function jsonRoutes(state: AdminState, metrics: AdminMetrics): Array<[Reg
     [
       /^\/debug\/clients\/?$/,
       async (_q, res, target) => {
-        const node = optional(target.query, 'node');
+        const node = optionalParam(target.query, 'node');
         const view = clientsView(state, { ...(node !== undefined ? { node } : {}), page: readPage(target.query) });
         await writeJson(res, 200, { ...view, clients: new JsonRows(view.clients) });
       },
@@ -87,6 +83,13 @@ export function jsonRoutes(state: AdminState, metrics: AdminMetrics): Array<[Reg
           Object.entries(view.types).map(([kind, entry]) => [kind, { ...entry, resources: new JsonRows(entry.resources) }]),
         );
         await writeJson(res, 200, { ...view, types });
+      },
+    ],
+    [
+      /^\/debug\/config\/?$/,
+      async (_q, res, target) => {
+        const view = configView(state, readConfigQuery(target.query));
+        await writeJson(res, 200, { ...view, entries: new JsonRows(view.entries) });
       },
     ],
     [

@@ -7,7 +7,8 @@ import { RESOURCE_KINDS, type ResourceKind } from './resource-types.js';
 import { compareNames, takePage, type PageRequest } from './paging.js';
 import { serviceState, sortedServiceNames } from './service-names.js';
 import type { AdminState, WatchStatus } from './state.js';
-import { resourceExistsIn, subscriberCounts, subscribersOf, type SubscriberView } from './subscriptions.js';
+import { StreamViews } from './stream-views.js';
+import { subscriberCounts, subscribersOf, type SubscriberView } from './subscriptions.js';
 import { VIEW_MESSAGE_LIMIT, capText } from './view-limits.js';
 
 export interface ProbeView {
@@ -152,7 +153,8 @@ function readInputs(state: AdminState, names: ReadonlySet<string>): ViewInputs {
   }
   const probesByKey = new Map<string, ProbeState>();
   for (const probe of state.probes()) if (names.has(probe.service)) probesByKey.set(probe.key, probe);
-  const subscribers = subscriberCounts(state.streams(), names, resourceExistsIn(snapshot));
+  const views = new StreamViews(state);
+  const subscribers = subscriberCounts(state.streams(), names, views.existsFor);
   return { registry, rejectedByService, probesByKey, subscribers, snapshot };
 }
 
@@ -258,11 +260,10 @@ export function serviceView(state: AdminState, name: string): ServiceView | unde
  * is the case.
  */
 export function subscribersView(state: AdminState, name: string): SubscribersResponse | undefined {
-  const snapshot = state.snapshot();
-  const exists = resourceExistsIn(snapshot);
+  const existsFor = new StreamViews(state).existsFor;
   const streams = state.streams();
-  const count = subscriberCounts(streams, new Set([name]), exists).get(name) ?? 0;
-  const known = serviceState(name, state.registry(), snapshot) !== undefined;
+  const count = subscriberCounts(streams, new Set([name]), existsFor).get(name) ?? 0;
+  const known = serviceState(name, state.registry(), state.snapshot()) !== undefined;
   if (count === 0 && !known) return undefined;
-  return { service: name, known, count, byType: subscribersOf(streams, name, exists) };
+  return { service: name, known, count, byType: subscribersOf(streams, name, existsFor) };
 }

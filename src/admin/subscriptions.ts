@@ -35,6 +35,8 @@ export function nodeView(stream: StreamInfo): NodeView {
 
 /** Whether the served snapshot holds a resource of this type and name. */
 export type ResourceExists = (typeUrl: TypeUrl, name: string) => boolean;
+/** Existence as a stream sees it: in the snapshot of the stream's own view (see stream-views.ts). */
+export type ExistsFor = (stream: StreamInfo) => ResourceExists;
 
 export function resourceExistsIn(snapshot: Snapshot): ResourceExists {
   return (typeUrl, name) => snapshot.resources.get(typeUrl)?.has(name) ?? false;
@@ -57,13 +59,14 @@ export function watchMode(
 export function subscribersOf(
   streams: readonly StreamInfo[],
   service: string,
-  exists: ResourceExists,
+  existsFor: ExistsFor,
 ): Record<ResourceKind, SubscriberView[]> {
   const byKind = Object.fromEntries(RESOURCE_KINDS.map((kind) => [kind, [] as SubscriberView[]])) as Record<
     ResourceKind,
     SubscriberView[]
   >;
   for (const stream of streams) {
+    const exists = existsFor(stream);
     for (const kind of RESOURCE_KINDS) {
       const mode = watchMode(stream, TYPE_URL[kind], service, exists);
       if (mode) byKind[kind].push({ ...nodeView(stream), wildcard: mode === 'wildcard' });
@@ -79,12 +82,13 @@ export function subscribersOf(
 export function subscriberCounts(
   streams: readonly StreamInfo[],
   services: ReadonlySet<string>,
-  exists: ResourceExists,
+  existsFor: ExistsFor,
 ): Map<string, number> {
   const counts = new Map<string, number>();
   const watched = new Set<string>();
   for (const stream of streams) {
     watched.clear();
+    const exists = existsFor(stream);
     for (const info of stream.types.values()) {
       for (const name of info.subscribed) if (services.has(name)) watched.add(name);
       if (!info.wildcard) continue;

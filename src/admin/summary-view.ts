@@ -1,10 +1,11 @@
 // /debug/summary and the page's head: the fleet in a handful of numbers. Counting walks every instance once
 // (a few milliseconds at 100,000) and builds nothing per instance.
+import type { ConfigView } from '../config/types.js';
 import { effectiveHealth } from '../snapshot/resources/endpoint.js';
 import { streamStatus } from './clients-view.js';
 import { countServices, type ServiceState } from './service-names.js';
 import type { AdminState, WatchStatus } from './state.js';
-import { resourceExistsIn } from './subscriptions.js';
+import { StreamViews } from './stream-views.js';
 import { emptyStatusCounts, type ViewSyncStatus } from './sync-status.js';
 
 export interface SummaryResponse {
@@ -18,6 +19,8 @@ export interface SummaryResponse {
   instances: { total: number; healthy: number; draining: number; unhealthy: number };
   /** Rejected etcd keys (some keep a last good value serving). */
   rejected: number;
+  /** Configuration objects serving (policies, gateways), and configuration keys whose value was rejected. */
+  config: { objects: number; rejected: number };
   streams: { total: number; byStatus: Record<ViewSyncStatus, number> };
 }
 
@@ -43,14 +46,18 @@ function countInstances(state: AdminState): SummaryResponse['instances'] {
   return counts;
 }
 
+function configCounts(config: ConfigView): SummaryResponse['config'] {
+  return { objects: config.policies.size + config.gateways.size, rejected: config.rejected.size };
+}
+
 export function summaryView(state: AdminState): SummaryResponse {
   const registry = state.registry();
   const snapshot = state.snapshot();
   const services = countServices(registry, snapshot);
-  const exists = resourceExistsIn(snapshot);
+  const views = new StreamViews(state);
   const streams = state.streams();
   const byStatus = emptyStatusCounts();
-  for (const stream of streams) byStatus[streamStatus(stream, exists)] += 1;
+  for (const stream of streams) byStatus[streamStatus(stream, views.existsFor(stream))] += 1;
   return {
     revision: registry.revision,
     ready: state.ready(),
@@ -59,6 +66,7 @@ export function summaryView(state: AdminState): SummaryResponse {
     services: { total: services.live + services.empty + services['rejected-only'], ...services },
     instances: countInstances(state),
     rejected: registry.rejected.size,
+    config: configCounts(state.config()),
     streams: { total: streams.length, byStatus },
   };
 }

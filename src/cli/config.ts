@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import type { Etcd3 } from 'etcd3';
 import { stringify } from 'yaml';
 import { formatDocumentError, readConfigDocuments, type ConfigDocument } from '../config/documents.js';
-import { CONFIG_KINDS, DEFAULT_CONFIG_PREFIX, KIND_NAMES, configKey, kindPrefix } from '../config/kinds.js';
+import { CONFIG_KINDS, DEFAULT_CONFIG_PREFIX, KIND_NAMES, configKey, kindNamed, kindPrefix } from '../config/kinds.js';
 import { ConfigStore } from '../config/store.js';
 import type { ConfigKindName } from '../config/types.js';
 import { silentLogger } from '../logger.js';
@@ -41,10 +41,8 @@ function addConfigOptions(command: Command): Command {
   );
 }
 
-/** `ServicePolicy`, `servicepolicy`, `service-policy`, `Gateway`, `gateway`: a kind name in any case, dashes optional. */
 function kindArgument(text: string): ConfigKindName {
-  const wanted = text.replace(/-/g, '').toLowerCase();
-  const kind = KIND_NAMES.find((k) => k.toLowerCase() === wanted);
+  const kind = kindNamed(text);
   if (!kind) throw new UsageError(`unknown kind "${text}": use ${KIND_NAMES.join(' or ')}`);
   return kind;
 }

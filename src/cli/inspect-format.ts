@@ -1,6 +1,7 @@
-// The tables `etcd-xds services` and `etcd-xds clients` print. Every value from etcd or from a client goes
-// through terminalSafe; cells are cut to fit a terminal, and printed whole into a pipe or file.
+// The tables `etcd-xds services`, `etcd-xds clients` and `etcd-xds config status` print. Every value from etcd or
+// from a client goes through terminalSafe; cells are cut to fit a terminal, and printed whole into a pipe or file.
 import type { ClientsResponse, ClientView } from '../admin/clients-view.js';
+import { configCountsText, type ConfigEntryView, type ConfigResponse } from '../admin/config-view.js';
 import { RESOURCE_KINDS, XDS_NAME, type ResourceKind } from '../admin/resource-types.js';
 import type { InstanceView, ServiceView, SubscribersResponse } from '../admin/services-view.js';
 import type { SummaryResponse } from '../admin/summary-view.js';
@@ -168,4 +169,36 @@ export function clientsText(view: ClientsResponse, width: OutputWidth): string {
   const shown = view.clients.length < view.summary.streams ? ` (${view.clients.length} shown)` : '';
   const summary = `${plural(view.summary.streams, 'stream')}${counts.length > 0 ? `: ${counts.join(', ')}` : ''}${shown}`;
   return (rows.length > 0 ? formatTable(headers, rows, width) + '\n\n' : 'No xDS client connected.\n\n') + summary + '\n';
+}
+
+/** Node ids named in the REACHES column before "…". */
+const REACHED_SHOWN = 3;
+
+function reachText(entry: ConfigEntryView): string {
+  const { count, nodes } = entry.reaches;
+  if (count === 0) return entry.spec ? '0 nodes' : '- (nothing serves)';
+  const shown = nodes.slice(0, REACHED_SHOWN).join(', ');
+  return `${plural(count, 'node')}: ${shown}${count > REACHED_SHOWN ? ', …' : ''}`;
+}
+
+/** `etcd-xds config status`: one row per configuration key, the rejection reason last (it is the longest). */
+export function configText(view: ConfigResponse, width: OutputWidth): string {
+  const rows = view.entries.map((e) => [
+    e.kind ?? '-',
+    e.name || '-',
+    e.state,
+    e.specModRevision !== null && e.specModRevision !== e.modRevision ? `${e.modRevision} (serving ${e.specModRevision})` : e.modRevision,
+    reachText(e),
+    e.rejected?.reason ?? '-',
+  ]);
+  const shown = view.entries.length < view.total ? ` (${view.entries.length} shown)` : '';
+  const footer = terminalSafe(configCountsText(view)) + shown;
+  if (rows.length === 0) return `No configuration object in etcd.
+
+${footer}
+`;
+  return `${formatTable(['KIND', 'NAME', 'STATE', 'REVISION', 'REACHES', 'REASON'], rows, width)}
+
+${footer}
+`;
 }

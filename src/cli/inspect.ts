@@ -1,11 +1,12 @@
-// `etcd-xds services` and `etcd-xds clients`: the admin API's views as aligned tables for people at a terminal.
-// Each asks the server only for what it prints: one service by name, or the list page by page.
+// `etcd-xds services`, `etcd-xds clients` and `etcd-xds config status`: the admin API's views as aligned tables for
+// people at a terminal. Each asks the server only for what it prints: one service by name, or the list page by page.
 import { Command, Option } from 'commander';
 import type { ClientsResponse, ClientView } from '../admin/clients-view.js';
+import type { ConfigEntryView, ConfigResponse } from '../admin/config-view.js';
 import type { ServicesResponse, ServiceView, SubscribersResponse } from '../admin/services-view.js';
 import type { SummaryResponse } from '../admin/summary-view.js';
 import { positiveInt } from './flags.js';
-import { clientsText, servicesText, subscribersText, summaryFooter, type OutputWidth } from './inspect-format.js';
+import { clientsText, configText, servicesText, subscribersText, summaryFooter, type OutputWidth } from './inspect-format.js';
 import { RESOURCE_KINDS, XDS_NAME } from '../admin/resource-types.js';
 import { watchLoop } from './inspect-watch.js';
 
@@ -18,6 +19,11 @@ interface InspectOptions {
   watch?: boolean;
   limit?: number;
   filter?: string;
+}
+
+interface ConfigStatusOptions extends InspectOptions {
+  kind?: string;
+  state?: string;
 }
 
 const DEFAULT_ADMIN = '127.0.0.1:19000';
@@ -201,6 +207,30 @@ export function clientsCommand(): Command {
     exitQuietlyOnClosedPipe();
     if (options.json) return printJson(await clientsPages(options, options.limit));
     const render = async () => clientsText(await clientsPages(options, options.limit ?? (options.watch ? WATCH_LIMIT : undefined)), outputWidth());
+    if (options.watch) return watchLoop(render);
+    process.stdout.write(await render());
+  });
+}
+
+async function configPages(options: ConfigStatusOptions, name: string | undefined, wanted: number | undefined): Promise<ConfigResponse> {
+  const params = { kind: options.kind, state: options.state, name };
+  const { first, items } = await fetchPages<ConfigEntryView, ConfigResponse>(options, '/debug/config', params, (page) => page.entries, wanted);
+  if (name !== undefined && items.length === 0) throw new Error(`no configuration object named "${name}"${options.kind ? ` of kind ${options.kind}` : ''}`);
+  return { ...first, entries: items, nextCursor: null };
+}
+
+/** `config status`: what the running server made of the configuration in etcd (it reads the admin API, not etcd). */
+export function configStatusCommand(): Command {
+  return withAdminOptions(
+    new Command('status')
+      .description('what the running server serves of each configuration object, why a value was rejected, and which nodes it reaches (from the admin API)')
+      .argument('[name]', 'only the objects of this name')
+      .option('--kind <kind>', 'ServicePolicy or Gateway')
+      .option('--state <state>', 'serving or rejected'),
+  ).action(async (name: string | undefined, options: ConfigStatusOptions) => {
+    exitQuietlyOnClosedPipe();
+    if (options.json) return printJson(await configPages(options, name, options.limit));
+    const render = async () => configText(await configPages(options, name, options.limit ?? (options.watch ? WATCH_LIMIT : undefined)), outputWidth());
     if (options.watch) return watchLoop(render);
     process.stdout.write(await render());
   });

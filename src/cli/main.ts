@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { serveCommand } from './serve.js';
 import { registerCommand } from './register.js';
 import { registrarCommand } from './registrar.js';
-import { servicesCommand, clientsCommand } from './inspect.js';
+import { servicesCommand, clientsCommand, configStatusCommand } from './inspect.js';
 import { demoCommand } from './demo.js';
 import { validateEnvoyCommand } from './validate-envoy.js';
 import { etcdFlagsProblem, loadEtcdSecrets } from './etcd-flags.js';
@@ -38,7 +38,7 @@ export function buildProgram(): Command {
   program.addCommand(validateEnvoyCommand());
   program.addCommand(bootstrapCommand());
   program.addCommand(sampleBackendCommand());
-  program.addCommand(configCommand());
+  program.addCommand(configCommand().addCommand(configStatusCommand()));
   exitTwoOnUsageErrors(program);
   // Flag combinations that no single option parser can check: a usage error (exit 2) before the command runs.
   program.hook('preAction', (_program, command) => {

@@ -17,6 +17,12 @@ export const CONFIG_KINDS: { ServicePolicy: ConfigKind<ServicePolicy>; Gateway: 
 
 export const KIND_NAMES: readonly ConfigKindName[] = ['ServicePolicy', 'Gateway'];
 
+/** A kind as people type it: `ServicePolicy`, `servicepolicy`, `service-policy`, `Gateway`: any case, dashes optional. */
+export function kindNamed(text: string): ConfigKindName | undefined {
+  const wanted = text.replace(/-/g, '').toLowerCase();
+  return KIND_NAMES.find((k) => k.toLowerCase() === wanted);
+}
+
 export function isKindName(value: unknown): value is ConfigKindName {
   return typeof value === 'string' && (KIND_NAMES as readonly string[]).includes(value);
 }

@@ -95,6 +95,23 @@ export function viewKeyOf(spec: ViewSpec): string {
   return JSON.stringify(['envoy', spec.port, spec.gateway ?? null, spec.dependsOn ?? null]);
 }
 
+/** The spec a view key was made from (viewKeyOf read back); undefined for text that is no view key. */
+export function viewSpecOf(key: string): ViewSpec | undefined {
+  if (key === 'grpc') return { client: 'grpc', port: 0 };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(key);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 4) return undefined;
+  const [client, port, gateway, dependsOn] = parsed as unknown[];
+  if (client !== 'envoy' || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  if (gateway !== null && typeof gateway !== 'string') return undefined;
+  if (dependsOn !== null && !(Array.isArray(dependsOn) && dependsOn.every((name) => typeof name === 'string'))) return undefined;
+  return { client, port, ...(dependsOn !== null ? { dependsOn: dependsOn as string[] } : {}), ...(gateway !== null ? { gateway } : {}) };
+}
+
 /**
  * The view of a node under the current configuration. It changes only when the node's gateway match changes, so
  * the caller re-asks after a Gateway change (nodes keep their node message for the whole stream).

@@ -6,7 +6,7 @@ import { createAdminMetrics } from '../../src/admin/metrics.js';
 import { MetricsEventHub } from './metrics-hub.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { silentLogger } from '../../src/logger.js';
-import { FixtureState, INSTANCES, NACK_MESSAGE, XSS, waitingStream } from './fixtures.js';
+import { FixtureState, INSTANCES, NACK_MESSAGE, XSS, waitingStream, withEnvoyViews } from './fixtures.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = 'page-test-token';
@@ -56,6 +56,7 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('admin page in Chromium'
       throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (or set SKIP_BROWSER_TESTS=1)`);
     }
     state = new FixtureState();
+    withEnvoyViews(state);
     const metrics = createAdminMetrics(new MetricsEventHub(), state, { processMetrics: false });
     server = await startAdminServer({ address: '127.0.0.1:0', token: TOKEN, state, metrics, logger: silentLogger(), pageRefreshMs: 500 });
     browser = await chromium.launch({
@@ -118,6 +119,20 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('admin page in Chromium'
     await expect(error.textContent()).resolves.toContain(NACK_MESSAGE);
     expect(isRed(rgb(await colourOf(page, 'tr.client[data-status="NACKED"] .nack-error')))).toBe(true);
     expect(isGreen(rgb(await colourOf(page, 'tr.client[data-status="SYNCED"] td.type-cluster .pill')))).toBe(true);
+  });
+
+  it('shows the configuration: rejected values first, in red with their reason, and the nodes each object reaches', async () => {
+    const states = await page.locator('table.configuration tr.config').evaluateAll((rows) =>
+      rows.map((row) => (row as unknown as { getAttribute(name: string): string | null }).getAttribute('data-state')),
+    );
+    expect(states).toEqual(['rejected, nothing serving', 'rejected, last good value serving', 'serving', 'serving']);
+    const keeping = page.locator('tr.config-rejected[data-state="rejected, last good value serving"]');
+    await expect(keeping.locator('.reason').textContent()).resolves.toMatch(/^connectTimeout: expected a duration like "1\.5s", got "soon"; lbPolicy: invalid enum value/);
+    await expect(keeping.locator('.reason').textContent()).resolves.toContain('invalid enum value "<img src=x onerror=');
+    expect(isRed(rgb(await colourOf(page, 'tr.config-rejected[data-state="rejected, nothing serving"] .pill')))).toBe(true);
+    expect(isGreen(rgb(await colourOf(page, 'tr.config[data-state="serving"] .pill')))).toBe(true);
+    await expect(page.locator('tr.config[data-key="/etcd-xds/config/gateways/edge"] td').last().textContent()).resolves.toBe('1 nodegateway-1');
+    await expect(page.locator('tr.client', { hasText: 'envoy-scoped' }).locator('.view').textContent()).resolves.toBe('envoy :10000 · depends on payments');
   });
 
   it('renders user input as text, never as markup', async () => {

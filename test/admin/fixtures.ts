@@ -1,8 +1,11 @@
 // A realistic control-plane state for the admin tests: a registry view with good and rejected entries, a snapshot
 // of real Envoy messages encoded with protobufjs, streams driven through the real StreamEngine into each sync
 // status (so the admin views read exactly what the engine reports), and probe states.
-import type { ConfigView } from '../../src/config/types.js';
 import { createHash } from 'node:crypto';
+import { ConfigStore } from '../../src/config/store.js';
+import type { ConfigView } from '../../src/config/types.js';
+import { EnvoyViews } from '../../src/views/envoy-views.js';
+import { nodeView } from '../../src/views/node-view.js';
 import { contentSetVersion, resourceDigest } from '../../src/snapshot/encode.js';
 import { envoyType } from '../../src/protos/envoy-protos.js';
 import type { AdminState, WatchStatus } from '../../src/admin/state.js';
@@ -152,8 +155,16 @@ export function snapshot(options: { greeterEdsBefore?: boolean } = {}): Snapshot
   return { version, resources, typeVersions, builtAt: new Date(NOW - 60_000), changeSeenAt: NOW - 60_010 };
 }
 
-function node(id: string, cluster: string, userAgentName: string, zone?: string): NodeInfo {
-  return { id, cluster, locality: zone ? { region: 'eu-west-1', zone } : {}, userAgentName, userAgentVersion: '1.0', clientFeatures: [] };
+function node(id: string, cluster: string, userAgentName: string, zone?: string, metadata?: NodeInfo['metadata']): NodeInfo {
+  return {
+    id,
+    cluster,
+    locality: zone ? { region: 'eu-west-1', zone } : {},
+    userAgentName,
+    userAgentVersion: '1.0',
+    clientFeatures: [],
+    ...(metadata ? { metadata } : {}),
+  };
 }
 
 const QUIET_OBSERVER: StreamObserver = { sent() {}, acked() {}, nacked() {}, ignored() {} };
@@ -291,10 +302,69 @@ export function probes(): ProbeState[] {
   ];
 }
 
+export const CONFIG_PREFIX = '/etcd-xds/config/';
+export const GREETER_POLICY = { lbPolicy: 'LEAST_REQUEST' as const };
+export const PAYMENTS_POLICY = { connectTimeout: '1s' };
+/** Routes api.example.com to greeter for the nodes of cluster "edge", on port 8443. */
+export const EDGE_GATEWAY = {
+  match: { nodeCluster: 'edge' },
+  listeners: [{ name: 'https', port: 8443 }],
+  virtualHosts: [{ name: 'api', domains: ['api.example.com'], routes: [{ match: { prefix: '/' }, service: 'greeter' }] }],
+};
+
+/**
+ * Configuration read by the real store: a good greeter policy, the edge gateway, a payments policy whose newer
+ * value was rejected (the last good one keeps serving, the bad one carries XSS), and a key that names no service.
+ */
+export function configView(): ConfigView {
+  const store = new ConfigStore({ prefix: CONFIG_PREFIX });
+  store.applyPut(`${CONFIG_PREFIX}services/greeter`, JSON.stringify(GREETER_POLICY), '20');
+  store.applyPut(`${CONFIG_PREFIX}gateways/edge`, JSON.stringify(EDGE_GATEWAY), '21');
+  store.applyPut(`${CONFIG_PREFIX}services/payments`, JSON.stringify(PAYMENTS_POLICY), '22');
+  store.applyPut(`${CONFIG_PREFIX}services/payments`, JSON.stringify({ connectTimeout: 'soon', lbPolicy: XSS }), '23');
+  store.applyPut(`${CONFIG_PREFIX}services/${XSS}`, '{}', '24');
+  return store.view();
+}
+
+/**
+ * Gives `state` the configuration above and two Envoy nodes whose streams receive their own views, built by the real
+ * EnvoyViews: envoy-scoped (depends on payments only) and gateway-1 (cluster edge: the edge gateway). Each asks for
+ * every cluster and listener and ACKs them.
+ */
+export function withEnvoyViews(state: FixtureState): { scoped: DrivenStream; gateway: DrivenStream } {
+  state.configView = configView();
+  const config = state.configView;
+  const views = new EnvoyViews({ config: () => config, clusterNamesOf: (service) => [service] });
+  const drive = (options: Parameters<typeof newEngine>[0], clientNode: NodeInfo): DrivenStream => {
+    const view = nodeView({ ...clientNode, metadata: clientNode.metadata ?? {} }, config);
+    const viewSnapshot = views.snapshotOf(view.key, view.spec, state.snap);
+    state.viewSnaps.set(view.key, viewSnapshot);
+    const stream = new DrivenStream(options, clientNode);
+    stream.engine.view = view.key;
+    for (const typeUrl of [TYPE_URL.cluster, TYPE_URL.listener]) {
+      stream.sotw(typeUrl, [], viewSnapshot);
+      stream.answer(typeUrl, viewSnapshot);
+    }
+    state.connected.push(stream);
+    return stream;
+  };
+  const scoped = drive(
+    { id: '6', protocol: 'sotw', api: 'ads', peer: '127.0.0.1:50006' },
+    node('envoy-scoped', 'mesh', 'envoy', undefined, { 'etcd-xds.depends-on': ['payments'] }),
+  );
+  const routes = state.viewSnaps.get(scoped.info().view)!;
+  scoped.sotw(TYPE_URL.route, ['etcd-xds/services'], routes);
+  scoped.answer(TYPE_URL.route, routes);
+  const gateway = drive({ id: '7', protocol: 'sotw', api: 'ads', peer: '127.0.0.1:50007' }, node('gateway-1', 'edge', 'envoy'));
+  return { scoped, gateway };
+}
+
 /** A mutable AdminState over the fixtures; tests change its fields to move the server's state. */
 export class FixtureState implements AdminState {
   view = registryView();
   snap = snapshot();
+  /** Snapshots of the Envoy views, by view key (see withEnvoyViews); every other view gets `snap`. */
+  viewSnaps = new Map<string, Snapshot>();
   connected: DrivenStream[] = drivenStreams(this.snap);
   probeRows = probes();
   isReady = true;
@@ -304,8 +374,8 @@ export class FixtureState implements AdminState {
   registry(): RegistryView {
     return this.view;
   }
-  snapshot(): Snapshot {
-    return this.snap;
+  snapshot(view?: string): Snapshot {
+    return (view !== undefined ? this.viewSnaps.get(view) : undefined) ?? this.snap;
   }
   config(): ConfigView {
     return this.configView;

@@ -8,7 +8,7 @@ import { envoyType } from '../../src/protos/envoy-protos.js';
 import { discoveryPackageDefinition } from '../../src/protos/grpc-services.js';
 import { viewAffectedBy } from '../../src/views/affected.js';
 import { plainNodeMetadata } from '../../src/views/node-metadata.js';
-import { nodeView, type NodeFacts } from '../../src/views/node-view.js';
+import { nodeView, viewKeyOf, viewSpecOf, type NodeFacts } from '../../src/views/node-view.js';
 import { toProto3Json } from '../../src/views/proto3-json.js';
 import { envoyScope, resourcesFor, type ViewResources } from '../../src/views/view-resources.js';
 import { CANARY_POLICY, FRONT_GATEWAY, registrations } from './fixtures.js';
@@ -59,6 +59,25 @@ describe('nodeView', () => {
     expect(nodeView(envoy(), empty).key).not.toBe(a.key);
     expect(nodeView(envoy({ 'etcd-xds.listener-port': 8000 }), empty).key).not.toBe(nodeView(envoy(), empty).key);
     expect(nodeView({ ...envoy(), userAgentName: 'gRPC Node Pure JS', metadata: { 'etcd-xds.depends-on': 'x' } }, empty).key).toBe('grpc');
+  });
+
+  it('reads a view key back into the spec it was made from, and nothing else', () => {
+    const view = config({ 'gateways/front': FRONT_GATEWAY });
+    const nodes = [
+      envoy(),
+      envoy({ 'etcd-xds.depends-on': 'greeter, billing', 'etcd-xds.listener-port': 8000 }),
+      envoy({ 'etcd-xds.depends-on': [] }, 'front'),
+      { ...envoy(), userAgentName: 'gRPC Node Pure JS' },
+    ];
+    for (const node of nodes) {
+      const { spec, key } = nodeView(node, view);
+      expect(viewSpecOf(key)).toEqual(spec);
+      expect(viewKeyOf(viewSpecOf(key)!)).toBe(key);
+    }
+    expect(viewSpecOf(nodeView(envoy({}, 'front'), view).key)).toEqual({ client: 'envoy', port: 10000, gateway: 'front' });
+    for (const bad of ['', 'envoy', '{}', '["envoy",0,null,null]', '["envoy",80,7,null]', '["envoy",80,null,[1]]', '["grpc",80,null,null]', '["envoy",80,null]']) {
+      expect(viewSpecOf(bad)).toBeUndefined();
+    }
   });
 
   it('takes the port from node metadata or the default option, ignoring bad values with a reason', () => {

@@ -1,7 +1,7 @@
 // The proxies table of the human pages: one row per stream, a sync status per type, the last NACK.
 import type { ClientView, TypeStatusView } from '../clients-view.js';
 import { RESOURCE_KINDS, XDS_NAME } from '../resource-types.js';
-import { ago, clip, pill } from './cells.js';
+import { ago, clip, pill, plural } from './cells.js';
 import { html, type SafeHtml } from './html.js';
 
 function typeCell(info: TypeStatusView | undefined): SafeHtml {
@@ -36,12 +36,23 @@ function lastNackCell(client: ClientView, now: number): SafeHtml {
   )}`;
 }
 
+/** The view a stream receives, in a few words: `proxyless view`, `envoy :10000 · every service`, `envoy :10000 · gateway edge`. */
+function viewLabel(view: ClientView['view']): SafeHtml {
+  if (!view) return html``;
+  if (view.kind === 'grpc') return html`<div class="meta">proxyless view</div>`;
+  const parts = [`envoy :${view.port}`];
+  if (view.gateway !== null) parts.push(`gateway ${view.gateway}`);
+  if (view.dependsOnCount !== null) parts.push(`depends on ${view.dependsOnCount === 1 ? view.dependsOn![0] : plural(view.dependsOnCount, 'service')}`);
+  else if (view.gateway === null) parts.push('every service');
+  return html`<div class="meta view">${clip(parts.join(' · '), 80)}</div>`;
+}
+
 function clientRow(client: ClientView, now: number): SafeHtml {
   const agent = client.node ? `${client.node.userAgentName} ${client.node.userAgentVersion}`.trim() : '';
   return html`<tr class="client" data-stream="${client.streamId}" data-status="${client.status}">
   <td><span class="node">${clip(client.node?.id ?? '(no node)')}</span><div class="meta">${clip(client.node?.cluster ?? '')}</div></td>
   <td class="mono">${clip(client.peer)}<div class="meta">${clip(agent, 40)}</div></td>
-  <td>${client.protocol}/${client.api}<div class="meta">stream ${client.streamId}</div></td>
+  <td>${client.protocol}/${client.api}<div class="meta">stream ${client.streamId}</div>${viewLabel(client.view)}</td>
   <td>${ago(client.connectedAt, now)}</td>
   ${RESOURCE_KINDS.map((kind) => html`<td class="type-${kind}">${typeCell(client.types[kind])}</td>`)}
   <td>${lastNackCell(client, now)}</td>

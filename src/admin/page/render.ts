@@ -1,6 +1,8 @@
 // The human pages, rendered on the server from the same views as the JSON API: `/` (fleet summary, a searchable
-// page of services, the first proxies), `/services/<name>` (one service) and `/clients` (every proxy, by page).
+// page of services, the configuration, the first proxies), `/services/<name>` (one service), `/clients` (every
+// proxy, by page) and `/config` (every configuration key, by page).
 import type { ClientsResponse } from '../clients-view.js';
+import type { ConfigOverview, ConfigResponse } from '../config-view.js';
 import { formatHostPort } from '../../net/host-port.js';
 import { RESOURCE_KINDS, XDS_NAME, type ResourceKind } from '../resource-types.js';
 import type { InstanceView, ServicesResponse, ServiceView } from '../services-view.js';
@@ -8,6 +10,7 @@ import type { SubscriberView } from '../subscriptions.js';
 import type { SummaryResponse } from '../summary-view.js';
 import { ago, clip, locality, pageHref, pill, plural, stat } from './cells.js';
 import { clientsTable } from './clients-table.js';
+import { configPageBody, configSection } from './config-section.js';
 import { html, raw, type SafeHtml } from './html.js';
 import { REFRESH_SCRIPT } from './refresh-script.js';
 import { PAGE_STYLE } from './style.js';
@@ -141,6 +144,7 @@ export function summaryBlock(summary: SummaryResponse, context: PageContext): Sa
     ${stat('unhealthy', instances.unhealthy, instances.unhealthy > 0 ? 'bad' : '')}
     ${stat('draining', instances.draining)}
     ${stat('rejected', summary.rejected, summary.rejected > 0 ? 'bad' : '')}
+    ${stat('config rejected', summary.config.rejected, summary.config.rejected > 0 ? 'bad' : '')}
     ${stat('proxies', streams.total)}
     ${stat('NACKed', streams.byStatus.NACKED, streams.byStatus.NACKED > 0 ? 'bad' : 'good')}
     ${stat('stale', streams.byStatus.STALE, streams.byStatus.STALE > 0 ? 'bad' : '')}
@@ -149,8 +153,8 @@ export function summaryBlock(summary: SummaryResponse, context: PageContext): Sa
 }
 
 function jsonLinks(enabled: boolean): SafeHtml {
-  if (!enabled) return html`<footer>JSON: query /debug/summary, /debug/services, /debug/clients, /debug/snapshot with the admin token.</footer>`;
-  const paths = ['/debug/summary', '/debug/services', '/debug/clients', '/debug/snapshot', '/metrics'];
+  if (!enabled) return html`<footer>JSON: query /debug/summary, /debug/services, /debug/clients, /debug/config, /debug/snapshot with the admin token.</footer>`;
+  const paths = ['/debug/summary', '/debug/services', '/debug/clients', '/debug/config', '/debug/snapshot', '/metrics'];
   return html`<footer>JSON: ${paths.map((p, i) => html`${i > 0 ? ' · ' : ''}<a href="${p}">${p}</a>`)}</footer>`;
 }
 
@@ -163,6 +167,7 @@ export interface HomeInput {
   /** The `?limit=` asked for, carried by the next-page link. */
   limit: string | undefined;
   clients: ClientsResponse;
+  config: ConfigOverview;
 }
 
 export function renderHomeContent(input: HomeInput, context: PageContext): SafeHtml {
@@ -189,6 +194,7 @@ export function renderHomeContent(input: HomeInput, context: PageContext): SafeH
       : html`<div class="card"><div class="empty">${q ? `No service name contains "${q}".` : 'No service registered under the prefix yet.'}</div></div>`
   }
   ${next ? html`<div class="more">${next}</div>` : ''}
+  ${configSection(input.config, context.token)}
   <h2>Proxies</h2>
   <div class="card">${clientsTable(clients.clients, context.now)}</div>${moreClients}
   ${jsonLinks(context.linkJson)}
@@ -238,6 +244,13 @@ export function renderClientsContent(clients: ClientsResponse, context: PageCont
   <h2>Proxies (${clients.summary.streams})</h2>
   <div class="card">${clientsTable(clients.clients, context.now)}</div>
   ${clients.nextCursor ? html`<div class="more"><a href="${pageHref('/clients', { cursor: clients.nextCursor }, context.token)}">next →</a></div>` : ''}
+</main>`;
+}
+
+export function renderConfigContent(config: ConfigResponse, params: Record<string, string | undefined>, context: PageContext): SafeHtml {
+  return html`<main id="content" data-live="1">
+  <div class="crumbs"><a href="${pageHref('/', {}, context.token)}">← summary</a></div>
+  ${configPageBody(config, params, context.token)}
 </main>`;
 }
 

@@ -4,18 +4,21 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { clientsView } from '../clients-view.js';
+import { configOverview, configView, readConfigQuery } from '../config-view.js';
 import { readPage, takePage } from '../paging.js';
-import type { RequestTarget } from '../request-target.js';
+import { optionalParam, type RequestTarget } from '../request-target.js';
 import { writeChunked } from '../respond.js';
 import { pathParam, type Route } from '../routes.js';
 import { serviceView, servicesView, subscribersView } from '../services-view.js';
 import type { AdminState } from '../state.js';
-import { resourceExistsIn, subscribersOf } from '../subscriptions.js';
+import { StreamViews } from '../stream-views.js';
+import { subscribersOf } from '../subscriptions.js';
 import { summaryView } from '../summary-view.js';
 import type { SafeHtml } from './html.js';
 import {
   INLINE_INSTANCES,
   renderClientsContent,
+  renderConfigContent,
   renderHomeContent,
   renderPage,
   renderServiceContent,
@@ -24,16 +27,21 @@ import {
   type PageContext,
 } from './render.js';
 
-/** Services per page of `/`, proxies on `/` and per page of `/clients`, instances per page of a service. */
+/**
+ * Services per page of `/`, proxies and configuration keys on `/`, proxies per page of `/clients`, keys per page of
+ * `/config`, instances per page of a service.
+ */
 export const PAGE_SERVICES = 50;
 export const HOME_CLIENTS = 20;
+export const HOME_CONFIG = 20;
 export const PAGE_CLIENTS = 100;
+export const PAGE_CONFIG = 100;
 export const PAGE_INSTANCES = 200;
 /** Above this many instances the page refreshes its summary only, at most every BIG_FLEET_REFRESH_MS. */
 export const BIG_FLEET_INSTANCES = 10_000;
 export const BIG_FLEET_REFRESH_MS = 15_000;
 
-const PAGE_PATHS = [/^\/$/, /^\/services\/[^/]+\/?$/, /^\/clients\/?$/];
+const PAGE_PATHS = [/^\/$/, /^\/services\/[^/]+\/?$/, /^\/clients\/?$/, /^\/config\/?$/];
 
 /** Paths a browser navigates to (and so may carry `?token=`). */
 export function isPagePath(path: string): boolean {
@@ -43,11 +51,6 @@ export function isPagePath(path: string): boolean {
 interface PageSettings {
   refreshMs: number;
   token: string | undefined;
-}
-
-function optional(query: URLSearchParams, name: string): string | undefined {
-  const value = query.get(name);
-  return value === null || value === '' ? undefined : value;
 }
 
 async function sendHtml(response: ServerResponse, nonce: string, body: string): Promise<void> {
@@ -84,14 +87,15 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
         const ctx = context(target, big ? Math.max(settings.refreshMs, BIG_FLEET_REFRESH_MS) : settings.refreshMs);
         const fragment = req.headers['x-admin-fragment'] === '1';
         if (fragment && big) return sendHtml(res, ctx.nonce, summaryBlock(summary, ctx).value);
-        const q = optional(target.query, 'q');
+        const q = optionalParam(target.query, 'q');
         const services = servicesView(state, { ...(q !== undefined ? { q } : {}), page: readPage(target.query, PAGE_SERVICES) });
         const inline = services.services.reduce((n, s) => n + s.counts.instances, 0) <= INLINE_INSTANCES;
         const streams = state.streams();
-        const exists = resourceExistsIn(state.snapshot());
-        const watchers = inline ? new Map(services.services.map((s) => [s.name, subscribersOf(streams, s.name, exists)])) : undefined;
+        const views = new StreamViews(state);
+        const watchers = inline ? new Map(services.services.map((s) => [s.name, subscribersOf(streams, s.name, views.existsFor)])) : undefined;
         const clients = clientsView(state, { page: { limit: HOME_CLIENTS, cursor: undefined } }, ctx.now);
-        const content = renderHomeContent({ summary, services, watchers, q, limit: optional(target.query, 'limit'), clients }, ctx);
+        const config = configOverview(state, HOME_CONFIG);
+        const content = renderHomeContent({ summary, services, watchers, q, limit: optionalParam(target.query, 'limit'), clients, config }, ctx);
         await respond(res, fragment, 'etcd-xds', content, ctx);
       },
     ],
@@ -116,10 +120,20 @@ export function pageRoutes(state: AdminState, settings: PageSettings): Array<[Re
     [
       /^\/clients\/?$/,
       async (req, res, target) => {
-        const node = optional(target.query, 'node');
+        const node = optionalParam(target.query, 'node');
         const ctx = context(target, settings.refreshMs);
         const clients = clientsView(state, { ...(node !== undefined ? { node } : {}), page: readPage(target.query, PAGE_CLIENTS) }, ctx.now);
         await respond(res, req.headers['x-admin-fragment'] === '1', 'etcd-xds · proxies', renderClientsContent(clients, ctx), ctx);
+      },
+    ],
+    [
+      /^\/config\/?$/,
+      async (req, res, target) => {
+        const ctx = context(target, settings.refreshMs);
+        const config = configView(state, readConfigQuery(target.query, PAGE_CONFIG));
+        const filters = { kind: optionalParam(target.query, 'kind'), state: optionalParam(target.query, 'state'), name: optionalParam(target.query, 'name') };
+        const content = renderConfigContent(config, filters, ctx);
+        await respond(res, req.headers['x-admin-fragment'] === '1', 'etcd-xds · configuration', content, ctx);
       },
     ],
   ];

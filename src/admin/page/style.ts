@@ -62,4 +62,6 @@ td { max-width: 420px; overflow-wrap: anywhere; }
 .search input[type=search] { padding: 5px 10px; border: 1px solid var(--line); border-radius: 6px; min-width: 260px; }
 .more, .crumbs { margin: 8px 0 14px; }
 .pill.not_found { color: var(--draining); background: var(--draining-bg); }
+tr.config-rejected td { background: #fff7ed; }
+tr.config-rejected td:first-child { box-shadow: inset 3px 0 0 var(--unhealthy); }
 `;
