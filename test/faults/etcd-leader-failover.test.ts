@@ -7,6 +7,7 @@ import { startControlPlane, type ControlPlane } from '../../src/control-plane.js
 import { createLogger } from '../../src/logger.js';
 import { EdsWatch, type ObservedAssignment } from '../support/eds-watch.js';
 import { EtcdCluster, hasEtcdBinary, type ClusterMember } from '../support/etcd-cluster.js';
+import { eventually } from '../support/eventually.js';
 import { mulberry32 } from './prng.js';
 
 const PREFIX = '/services/';
@@ -39,18 +40,22 @@ async function etcdContent(): Promise<string[]> {
     .sort();
 }
 
+/** How long an operation is retried while the cluster elects a leader. */
+const ELECTION_PATIENCE_MS = 30_000;
+
 /** Retries one operation until etcd acknowledges it (writes during an election fail and are retried: idempotent). */
-async function untilAcknowledged(op: () => Promise<unknown>): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
+async function untilAcknowledged(op: () => Promise<unknown>, what: string): Promise<void> {
+  let attempts = 0;
+  await eventually(
+    async () => {
+      if (++attempts === 2) retriedOps++;
       await op();
-      return;
-    } catch (err) {
-      if (attempt === 0) retriedOps++;
-      if (attempt > 200) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+      return true;
+    },
+    (acknowledged) => acknowledged,
+    `etcd to acknowledge ${what}`,
+    ELECTION_PATIENCE_MS,
+  );
 }
 
 let nextPort = 20_000;
@@ -66,7 +71,7 @@ async function burst(count: number, seed: number): Promise<void> {
         const roll = random();
         if (existing.length > 3 && roll < 0.35) {
           const id = existing[Math.floor(random() * existing.length)]!;
-          await untilAcknowledged(() => writer.delete().key(`${PREFIX}${SERVICE}/${id}`).exec());
+          await untilAcknowledged(() => writer.delete().key(`${PREFIX}${SERVICE}/${id}`).exec(), `the delete of ${id}`);
           model.delete(id);
           deletes++;
         } else {
@@ -74,7 +79,7 @@ async function burst(count: number, seed: number): Promise<void> {
           const address = `10.1.${worker}.${(i % 250) + 1}`;
           const port = nextPort++;
           const value = JSON.stringify({ address, port });
-          await untilAcknowledged(() => writer.put(`${PREFIX}${SERVICE}/${id}`).value(value).exec());
+          await untilAcknowledged(() => writer.put(`${PREFIX}${SERVICE}/${id}`).value(value).exec(), `the put of ${id}`);
           model.set(id, `${address}:${port}`);
           puts++;
         }
@@ -85,18 +90,13 @@ async function burst(count: number, seed: number): Promise<void> {
 }
 
 async function whenOpsReach(n: number): Promise<void> {
-  while (opsDone < n) await new Promise((resolve) => setTimeout(resolve, 10));
+  await eventually(() => opsDone >= n, `${n} acknowledged operations`);
 }
 
 /** The member carrying the control plane's watch (the only watching client), waiting while it reconnects. */
 async function watchMember(): Promise<ClusterMember> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const member = await cluster.watchMember();
-    if (member) return member;
-    if (Date.now() > deadline) throw new Error('no etcd member serves the control plane\'s watch');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const member = await eventually(() => cluster.watchMember(), (m) => m !== undefined, "an etcd member serving the control plane's watch", 10_000);
+  return member!;
 }
 
 /** The stream's latest assignment, the writers' model and etcd's content all agree. */

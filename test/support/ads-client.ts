@@ -2,7 +2,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { envoyType } from '../../src/protos/envoy-protos.js';
 import { discoveryPackageDefinition } from '../../src/protos/grpc-services.js';
-import { sleep } from './eventually.js';
+import type { StreamFlow, XdsServer } from '../../src/xds/server.js';
+import { eventually } from './eventually.js';
 
 export interface DecodedResource {
   name: string;
@@ -97,6 +98,12 @@ export class AdsTestStream {
   /** Why the stream ended, when the server or transport ended it with an error. */
   error: Error | undefined;
 
+  /** Requests written, and responses handed to the test by next(): what the server's counters are held against. */
+  requestsSent = 0;
+  responsesTaken = 0;
+  /** The node id of the first request that carried a node: how the server's side of this stream is found. */
+  nodeId: string | undefined;
+
   constructor(
     address: string,
     readonly protocol: 'sotw' | 'delta',
@@ -148,13 +155,19 @@ export class AdsTestStream {
   }
 
   send(request: Record<string, unknown>): void {
+    const node = request.node as { id?: unknown } | undefined;
+    if (this.nodeId === undefined && typeof node?.id === 'string') this.nodeId = node.id;
+    this.requestsSent += 1;
     this.call.write(request);
   }
 
   /** Next response, failing after timeoutMs. */
   next(timeoutMs = 5_000): Promise<ReceivedResponse> {
     const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
+    if (queued) {
+      this.responsesTaken += 1;
+      return Promise.resolve(queued);
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
@@ -162,21 +175,51 @@ export class AdsTestStream {
       }, timeoutMs);
       const waiter = (r: ReceivedResponse) => {
         clearTimeout(timer);
+        this.responsesTaken += 1;
         resolve(r);
       };
       this.waiters.push(waiter);
     });
   }
 
-  /** Asserts that nothing arrives for `ms`; returns what did arrive (expected empty). */
-  async nothingWithin(ms: number): Promise<ReceivedResponse[]> {
-    await sleep(ms);
-    return this.queue.splice(0);
+  /** Responses received and not yet taken by next() (for failure messages). */
+  untaken(): readonly ReceivedResponse[] {
+    return [...this.queue];
   }
 
   close(): void {
     this.call.end();
     this.client.close();
+  }
+}
+
+/**
+ * Proves that `server` has sent `stream` nothing beyond the responses the test took with next(). The server answers
+ * a request as it reads it, and pushes a snapshot to every stream as it publishes it; so once it has read every
+ * request the stream sent (and, for a change that must not reach the stream, once that change is published), a
+ * response it owed would already be counted in the stream's responsesWritten. No waiting for something not to come.
+ * The server's side of the stream is found by its node id, which must be the stream's own.
+ */
+export async function expectNoResponsePending(server: XdsServer, stream: AdsTestStream): Promise<void> {
+  const nodeId = stream.nodeId;
+  if (nodeId === undefined) throw new Error('the stream has sent no node: its server side cannot be found');
+  const flowsOfNode = (): StreamFlow[] => {
+    const ids = new Set(server.streamInfos().filter((info) => info.node?.id === nodeId).map((info) => info.id));
+    return server.streamFlows().filter((flow) => ids.has(flow.id));
+  };
+  const flows = await eventually(
+    flowsOfNode,
+    (found) => found.length > 1 || (found.length === 1 && found[0]!.requestsRead >= stream.requestsSent),
+    `the server to read the ${stream.requestsSent} requests of the stream of node ${nodeId}`,
+  );
+  if (flows.length > 1) throw new Error(`${flows.length} open streams have node id ${nodeId}: give this stream a node id of its own`);
+  const written = flows[0]!.responsesWritten;
+  if (written !== stream.responsesTaken) {
+    const seen = stream.untaken().map((r) => `${r.typeUrl} [${r.resources.map((x) => x.name).join(', ')}]`);
+    throw new Error(
+      `the server wrote ${written} responses to the stream of node ${nodeId}, the test took ${stream.responsesTaken}` +
+        (seen.length > 0 ? `; received and not taken: ${seen.join('; ')}` : ''),
+    );
   }
 }
 

@@ -1,11 +1,14 @@
 // Shared set-up for protocol tests: a real etcd seeded with registrations, the control plane over it, raw xDS
-// streams that are closed afterwards, and a `put` that registers an instance.
+// streams that are closed afterwards, a `put` that registers an instance, and `published` to wait for its snapshot.
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll } from 'vitest';
+import { TYPE_URL } from '../../src/snapshot/types.js';
 import { AdsTestStream } from './ads-client.js';
 import type { ControlPlaneOptions } from '../../src/control-plane.js';
 import { startTestControlPlane, type TestControlPlane } from './control-plane.js';
+import { endpointsOf } from './eds-watch.js';
 import { startTestEtcd, type TestEtcd } from './etcd.js';
+import { eventually } from './eventually.js';
 
 type Api = ConstructorParameters<typeof AdsTestStream>[2];
 
@@ -17,6 +20,11 @@ export interface XdsFixture {
   open(protocol: 'sotw' | 'delta', api?: Api): AdsTestStream;
   /** Registers `<service>/<id>` at `address:port` (native JSON). */
   put(service: string, id: string, port: number): Promise<void>;
+  /**
+   * Waits until the published snapshot's assignment of `service` has an endpoint on `port` (or, with present =
+   * false, has none). Pushes go out as a snapshot is published, so by then every stream owed the change was sent it.
+   */
+  published(service: string, port: number, present?: boolean): Promise<void>;
 }
 
 /**
@@ -45,6 +53,13 @@ export function useXdsFixture(address: string, seed: Array<[string, string, numb
     },
     put: async (service, id, port) => {
       await client!.put(`/services/${service}/${id}`).value(JSON.stringify({ address, port }));
+    },
+    published: async (service, port, present = true) => {
+      const hasPort = () => {
+        const assignment = cp!.plane.publisher.current().resources.get(TYPE_URL.endpoint)?.get(service)?.json;
+        return endpointsOf(assignment ?? {}).some((e) => e.port === port);
+      };
+      await eventually(() => hasPort() === present, `port ${port} ${present ? 'in' : 'gone from'} the published assignment of ${service}`);
     },
   };
   beforeAll(async () => {

@@ -2,7 +2,7 @@
 // real etcd, with a raw client.
 import { describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../src/snapshot/types.js';
-import { AdsTestStream, NODE, type ReceivedResponse } from '../support/ads-client.js';
+import { AdsTestStream, NODE, expectNoResponsePending, type ReceivedResponse } from '../support/ads-client.js';
 import { startTestControlPlane } from '../support/control-plane.js';
 import { useXdsFixture } from '../support/xds-fixture.js';
 
@@ -24,6 +24,7 @@ describe('delta xDS', () => {
   const open = (api: 'ads' | 'eds' | 'cds' = 'ads') => fx.open('delta', api);
   const put = fx.put;
   const ack = (s: AdsTestStream, r: ReceivedResponse) => s.send({ type_url: r.typeUrl, response_nonce: r.nonce });
+  const expectNothingPending = (s: AdsTestStream) => expectNoResponsePending(fx.cp.plane.xds, s);
 
   it('answers a wildcard CDS stream that unsubscribes a name it had named explicitly', async () => {
     const s = open('ads');
@@ -80,8 +81,8 @@ describe('delta xDS', () => {
     const versions = Object.fromEntries(first.resources.map((r) => [r.name, r.version!]));
 
     const upToDate = open();
-    upToDate.send({ node: NODE, type_url: EDS, resource_names_subscribe: ['one', 'two'], initial_resource_versions: versions });
-    expect(await upToDate.nothingWithin(400)).toEqual([]);
+    upToDate.send({ node: { ...NODE, id: 'reconnects-up-to-date' }, type_url: EDS, resource_names_subscribe: ['one', 'two'], initial_resource_versions: versions });
+    await expectNothingPending(upToDate);
 
     const oneStale = open();
     oneStale.send({ node: NODE, type_url: EDS, resource_names_subscribe: ['one', 'two'], initial_resource_versions: { ...versions, two: 'stale' } });
@@ -90,11 +91,14 @@ describe('delta xDS', () => {
 
   it('stops sending a resource after it is unsubscribed', async () => {
     const s = open();
-    s.send({ node: NODE, type_url: EDS, resource_names_subscribe: ['one', 'two'] });
+    s.send({ node: { ...NODE, id: 'unsubscribes-two' }, type_url: EDS, resource_names_subscribe: ['one', 'two'] });
     ack(s, await s.next());
     s.send({ type_url: EDS, resource_names_unsubscribe: ['two'] });
+    // The unsubscribe is read (and owed no answer) before two changes.
+    await expectNothingPending(s);
     await put('two', 'unsub', 2009);
-    expect(await s.nothingWithin(400)).toEqual([]);
+    await fx.published('two', 2009);
+    await expectNothingPending(s);
     await put('one', 'unsub', 1009);
     expect(names(await s.next())).toEqual(['one']);
     await fx.client.delete().key('/services/two/unsub');
@@ -133,7 +137,7 @@ describe('delta xDS', () => {
     await put('one', 'nack', 1010);
     const bad = await s.next();
     s.send({ type_url: EDS, response_nonce: bad.nonce, error_detail: { code: 3, message: 'delta rejected' } });
-    expect(await s.nothingWithin(400)).toEqual([]);
+    await expectNothingPending(s);
     const info = fx.cp.plane.xds.streamInfos().find((i) => i.node?.id === 'delta-nacker')!;
     const eds = info.types.get(EDS)!;
     expect(eds.status).toBe('NACKED');

@@ -1,7 +1,7 @@
 // The per-type discovery services (EDS, CDS, LDS, RDS): streams, and the unary Fetch methods, over a real etcd.
 import { describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../src/snapshot/types.js';
-import { AdsTestStream, NODE, fetchResources, type ReceivedResponse } from '../support/ads-client.js';
+import { AdsTestStream, NODE, expectNoResponsePending, fetchResources, type ReceivedResponse } from '../support/ads-client.js';
 import { useXdsFixture } from '../support/xds-fixture.js';
 
 const names = (r: { resources: Array<{ name: string }> }) => r.resources.map((x) => x.name).sort();
@@ -19,16 +19,18 @@ describe('per-type discovery services', () => {
   it('StreamEndpoints: named assignments, pushes for the followed service only', async () => {
     const s = open('eds');
     // Per-type streams may leave type_url empty: the service implies it.
-    s.send({ node: NODE, resource_names: ['web'] });
+    s.send({ node: { ...NODE, id: 'eds-follows-web' }, resource_names: ['web'] });
     const first = await s.next();
     expect(first.typeUrl).toBe(TYPE_URL.endpoint);
     expect(names(first)).toEqual(['web']);
     ack(s, first, ['web']);
     await put('api', 'a2', 9002);
-    expect(await s.nothingWithin(300)).toEqual([]);
+    await fx.published('api', 9002);
+    await expectNoResponsePending(fx.cp.plane.xds, s);
     await put('web', 'w2', 8002);
     const pushed = await s.next();
     expect(names(pushed)).toEqual(['web']);
+    expect(JSON.stringify(pushed.resources[0]!.message)).toContain('8002');
     await fx.client.delete().key('/services/web/w2');
     await fx.client.delete().key('/services/api/a2');
   });
@@ -56,8 +58,8 @@ describe('per-type discovery services', () => {
 
   it('a stream of one type ignores requests for another type', async () => {
     const s = open('eds');
-    s.send({ node: NODE, type_url: TYPE_URL.cluster, resource_names: [] });
-    expect(await s.nothingWithin(300)).toEqual([]);
+    s.send({ node: { ...NODE, id: 'eds-asks-for-cds' }, type_url: TYPE_URL.cluster, resource_names: [] });
+    await expectNoResponsePending(fx.cp.plane.xds, s);
   });
 
   it('FetchEndpoints returns the current assignment; FetchClusters the full set', async () => {

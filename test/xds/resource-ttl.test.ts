@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import { TYPE_URL } from '../../src/snapshot/types.js';
-import { AdsTestStream, NODE } from '../support/ads-client.js';
+import { AdsTestStream, NODE, expectNoResponsePending } from '../support/ads-client.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { startTestControlPlane, type TestControlPlane } from '../support/control-plane.js';
 
@@ -87,10 +87,18 @@ describe('resource TTL and heartbeats', () => {
 
   it('clients that do not announce TTL support get plain resources and no heartbeats', async () => {
     const s = open('delta');
-    s.send({ node: NODE, type_url: TYPE_URL.endpoint, resource_names_subscribe: ['ttl'] });
+    s.send({ node: { ...NODE, id: 'no-ttl-support' }, type_url: TYPE_URL.endpoint, resource_names_subscribe: ['ttl'] });
     const first = await s.next();
     expect(first.resources[0]!.ttlSeconds).toBeUndefined();
     s.send({ type_url: TYPE_URL.endpoint, response_nonce: first.nonce });
-    expect(await s.nothingWithin(TTL_MS * 1.5)).toEqual([]);
+    await expectNoResponsePending(cp.plane.xds, s);
+    // One heartbeat round visits every stream: a heartbeat to a stream subscribed after this point proves a round
+    // ran since, and it sent this stream nothing.
+    const witness = open('delta');
+    witness.send({ node: { ...NODE, id: 'ttl-witness', client_features: [TTL] }, type_url: TYPE_URL.endpoint, resource_names_subscribe: ['ttl'] });
+    const witnessFirst = await witness.next();
+    witness.send({ type_url: TYPE_URL.endpoint, response_nonce: witnessFirst.nonce });
+    expect((await witness.next(TTL_MS * 2)).resources).toEqual([expect.objectContaining({ name: 'ttl', heartbeat: true })]);
+    await expectNoResponsePending(cp.plane.xds, s);
   });
 });
