@@ -140,7 +140,7 @@ export function bootstrapCommand(): Command {
     emit(`${JSON.stringify(grpcBootstrap(node), null, 2)}\n`, flags.out);
   });
   const envoy = addNodeOptions(
-    new Command('envoy').description('an Envoy bootstrap (YAML): admin on loopback, listeners/routes/clusters/endpoints over ADS from etcd-xds'),
+    new Command('envoy').description('an Envoy bootstrap (YAML): admin (loopback unless --admin-host), listeners/routes/clusters/endpoints over ADS from etcd-xds'),
   )
     .addOption(new Option('--admin-port <port>', "Envoy's admin port").default(9901).argParser(port))
     .addOption(new Option('--admin-host <ip>', "the address Envoy's admin binds (0.0.0.0 only inside a container whose port is published)").default('127.0.0.1').argParser(ipLiteral))
