@@ -22,6 +22,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/proto ./proto
+# The canary policy `etcd-xds demo` applies.
+COPY demo ./demo
 USER node
 
 # 18000: xDS (gRPC ADS and per-type services); 19000: admin HTTP (/healthz, /readyz, /debug/*, /metrics).

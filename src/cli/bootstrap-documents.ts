@@ -27,6 +27,8 @@ export interface BootstrapNode {
 
 export interface EnvoyBootstrapNode extends BootstrapNode {
   adminPort: number;
+  /** The address Envoy's admin binds; default 127.0.0.1 (0.0.0.0 only where the port is published on purpose). */
+  adminHost?: string;
   /** The HTTP listener port etcd-xds gives this Envoy (node metadata `etcd-xds.listener-port`). */
   listenerPort?: number;
   /** The services this Envoy calls; it then receives only those (node metadata `etcd-xds.depends-on`). */
@@ -92,7 +94,7 @@ export function grpcBootstrap(node: BootstrapNode): Record<string, unknown> {
 
 const ADS = { ads: {}, resource_api_version: 'V3' };
 
-/** An Envoy bootstrap: admin on loopback, everything else (LDS, RDS, CDS, EDS) over ADS from etcd-xds. */
+/** An Envoy bootstrap: admin (on loopback by default), everything else (LDS, RDS, CDS, EDS) over ADS from etcd-xds. */
 export function envoyBootstrap(node: EnvoyBootstrapNode): Record<string, unknown> {
   const { host, port } = splitHostPort(node.xdsServer);
   const metadata: Record<string, unknown> = {
@@ -105,6 +107,9 @@ export function envoyBootstrap(node: EnvoyBootstrapNode): Record<string, unknown
     // An IP needs no resolver; a name is resolved and re-resolved (a Kubernetes service, a compose service).
     type: net.isIP(host) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: '1s',
+    // Every address the name resolves to is a host, re-resolved every 5 s: replicas behind one name (a Kubernetes
+    // headless service, a compose network alias) each get a share of the streams, and a lost one is noticed soon.
+    ...(!net.isIP(host) && { dns_lookup_family: 'V4_PREFERRED', dns_refresh_rate: '5s' }),
     // xDS is gRPC: HTTP/2 to the server, with keep-alive so a silently dropped connection is noticed.
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
@@ -112,6 +117,7 @@ export function envoyBootstrap(node: EnvoyBootstrapNode): Record<string, unknown
         explicit_http_config: { http2_protocol_options: { connection_keepalive: { interval: '30s', timeout: '5s' } } },
       },
     },
+    upstream_connection_options: { tcp_keepalive: { keepalive_time: 60, keepalive_interval: 10, keepalive_probes: 3 } },
     load_assignment: {
       cluster_name: XDS_CLUSTER_NAME,
       endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }],
@@ -140,13 +146,17 @@ export function envoyBootstrap(node: EnvoyBootstrapNode): Record<string, unknown
       ...(Object.keys(locality).length > 0 && { locality }),
       ...(Object.keys(metadata).length > 0 && { metadata }),
     },
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: node.adminPort } } },
+    admin: { address: { socket_address: { address: node.adminHost ?? '127.0.0.1', port_value: node.adminPort } } },
     dynamic_resources: {
       ads_config: {
         api_type: 'GRPC',
         transport_api_version: 'V3',
+        // The node is sent once per stream; etcd-xds keeps it in the stream state.
         set_node_on_first_message_only: true,
-        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER_NAME } }],
+        // Bounds the requests Envoy sends on a flapping stream (token bucket).
+        rate_limit_settings: { max_tokens: 100, fill_rate: 10 },
+        // Reconnect quickly after a control-plane restart, backing off up to 5 s while it is down.
+        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER_NAME, retry_policy: { retry_back_off: { base_interval: '0.25s', max_interval: '5s' } } } }],
       },
       lds_config: ADS,
       cds_config: ADS,

@@ -1,6 +1,6 @@
 // `etcd-xds demo` (`npm run demo`): the docker-compose story without Docker, in one process. See docs/demo.md.
-import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_CONFIG_PREFIX } from '../config/config-watch.js';
 import { runDemo } from '../demo/run-demo.js';
 import { LOG_LEVELS } from '../logger.js';
 import { endpointList, keyPrefix } from './etcd-flags.js';
@@ -12,6 +12,7 @@ interface DemoFlags {
   etcdEndpoints: string[];
   etcdBinary: string;
   prefix: string;
+  configPrefix: string;
   xdsAddress: string;
   adminAddress: string;
   backends: number;
@@ -45,18 +46,14 @@ function secondsAtLeastZero(value: string): number {
   return n;
 }
 
-/** How to run this same CLI again from the current directory, for the hints the demo prints. */
-function selfCommand(): string {
-  const script = process.argv[1];
-  if (!script || path.basename(script) === 'etcd-xds') return 'etcd-xds';
-  const relative = path.relative(process.cwd(), script);
-  return ['node', ...process.execArgv, relative.startsWith('..') ? script : relative].join(' ');
-}
-
 export function demoCommand(): Command {
   const command = new Command('demo')
-    .description('run etcd (found or started), the control plane, gRPC backends and a proxyless gRPC client, and show the balancing')
-    .addOption(new Option('--duration <s>', 'run a scripted timeline (drain at 1/3, kill at 2/3) and exit 0 after this long').argParser(durationSeconds))
+    .description('run etcd (found or started), the control plane, gRPC backends and a proxyless gRPC client, and show the balancing and a canary split')
+    .addOption(
+      new Option('--duration <s>', 'run a scripted timeline (canary split at 1/6, its rollback at 1/2, a drain at 2/3, a kill at 5/6) and exit 0 after this long').argParser(
+        durationSeconds,
+      ),
+    )
     .addOption(new Option('--rate <n/s>', 'calls per second the client sends').default(50).argParser(callsPerSecond))
     .addOption(
       new Option('--etcd-endpoints <urls>', 'etcd to use when it answers; otherwise an etcd is started here')
@@ -66,6 +63,9 @@ export function demoCommand(): Command {
     )
     .option('--etcd-binary <path>', 'etcd binary to start when none answers at --etcd-endpoints', 'etcd')
     .addOption(new Option('--prefix <prefix>', 'etcd key prefix of registrations').default('/services/').argParser(keyPrefix))
+    .addOption(
+      new Option('--config-prefix <prefix>', 'etcd key prefix of configuration objects, where the canary policy is written').default(DEFAULT_CONFIG_PREFIX).argParser(keyPrefix),
+    )
     .addOption(new Option('--xds-address <host:port>', 'xDS listen address (any free port when the default is taken)').default('127.0.0.1:18000').argParser(hostPort))
     .addOption(new Option('--admin-address <host:port>', 'admin HTTP listen address (any free port when the default is taken)').default('127.0.0.1:19000').argParser(hostPort))
     .addOption(new Option('--backends <n>', 'gRPC backends to start').default(3).argParser(positiveInt))
@@ -105,7 +105,7 @@ export function demoCommand(): Command {
         logLevel: flags.logLevel,
         ...(flags.logFile !== undefined && { logFile: flags.logFile }),
         ...(interactive && { keys: process.stdin }),
-        selfCommand: selfCommand(),
+        configPrefix: flags.configPrefix,
         print: (line) => process.stdout.write(`${line}\n`),
         stop: stop.signal,
         hurry: hurry.signal,

@@ -5,7 +5,9 @@ import net from 'node:net';
 import { startControlPlane, type ControlPlane } from '../control-plane.js';
 import type { Logger } from '../logger.js';
 import { grpcBootstrap } from '../cli/bootstrap-documents.js';
-import { GreeterFleet } from './greeter-fleet.js';
+import { shellWord } from '../cli/shell-words.js';
+import { DEFAULT_CONFIG_PREFIX } from '../config/config-watch.js';
+import { GreeterFleet, VERSION_KEY } from './greeter-fleet.js';
 import { useOrSpawnEtcd, type DemoEtcd } from './local-etcd.js';
 import { enableXdsResolver, startTraffic, writeBootstrapFile, type Traffic } from './traffic.js';
 import type { CallTally } from './call-tally.js';
@@ -84,11 +86,19 @@ export async function startEtcdStep(context: StepContext, endpoints: string[], b
 
 export async function startControlPlaneStep(
   context: StepContext,
-  options: { etcdEndpoints: string[]; prefix: string; xdsAddress: string; adminAddress: string; freePortWhenBusy: { xds: boolean; admin: boolean } },
+  options: {
+    etcdEndpoints: string[];
+    prefix: string;
+    configPrefix: string;
+    xdsAddress: string;
+    adminAddress: string;
+    freePortWhenBusy: { xds: boolean; admin: boolean };
+  },
 ): Promise<{ plane: ControlPlane; xdsAddress: string; adminUrl: string }> {
   const plane = await startControlPlane({
     etcdEndpoints: options.etcdEndpoints,
     prefix: options.prefix,
+    configPrefix: options.configPrefix,
     xdsAddress: await bindableAddress(options.xdsAddress, options.freePortWhenBusy.xds),
     adminAddress: await bindableAddress(options.adminAddress, options.freePortWhenBusy.admin),
     logger: context.logger,
@@ -121,7 +131,7 @@ export async function startFleetStep(
     if (fleet) await stopFleet(context, fleet, options);
   });
   const fleet = await unlessStopped(context.stop, starting);
-  const list = fleet.all().map((b) => `${b.instanceId} ${b.address}:${b.port}`).join(' · ');
+  const list = fleet.all().map((b) => `${b.instanceId} ${b.address}:${b.port} ${VERSION_KEY}=${fleet.versionOf(b.instanceId)}`).join(' · ');
   context.say(`  backends       ${list} (registered by the SDK under ${options.prefix}${DEMO_SERVICE}/)`);
   return fleet;
 }
@@ -169,13 +179,21 @@ export async function startClientStep(
 }
 
 /** The commands to try in another terminal, with this demo's addresses. */
-export function printHints(say: (line: string) => void, options: { cli: string; adminUrl: string; adminAddress: string; etcdEndpoint: string; prefix: string }): void {
+export function printHints(
+  say: (line: string) => void,
+  options: { cli: string; adminUrl: string; adminAddress: string; etcdEndpoint: string; prefix: string; configPrefix: string; canaryFile: string },
+): void {
   const { cli, adminUrl } = options;
   const prefixFlag = options.prefix === '/services/' ? '' : ` --prefix ${options.prefix}`;
+  const configPrefixFlag = options.configPrefix === DEFAULT_CONFIG_PREFIX ? '' : ` --config-prefix ${options.configPrefix}`;
   say('Try, in another terminal:');
   say(`  open ${adminUrl}   the admin page: services, instances, connected xDS clients`);
   say(`  curl -s ${adminUrl}debug/services   what the control plane publishes from etcd`);
   say(`  ${cli} clients --admin ${options.adminAddress}   this client's xDS stream, versions and sync status`);
+  say(
+    `  ${cli} config apply -f ${shellWord(options.canaryFile)} --dry-run --registrations-from-etcd --etcd-endpoints ${options.etcdEndpoint}${prefixFlag}${configPrefixFlag}` +
+      '   what the canary split sends each kind of client',
+  );
   say(`  ${cli} drain ${DEMO_SERVICE}/greeter-2 --etcd-endpoints ${options.etcdEndpoint}${prefixFlag}   an operator drains a backend`);
   say(
     `  ${cli} sample-backend --kind grpc --service ${DEMO_SERVICE} --port 0 --address 127.0.0.1 ` +

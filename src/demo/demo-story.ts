@@ -1,12 +1,17 @@
-// The demo once everything runs: one spread line per second, and the moves (drain, kill, add) from the scripted
-// timeline or from key presses, each told as it happens. Resolves when the story ends (timeline, key or stop).
+// The demo once everything runs: one spread line per second, and the moves (canary split and rollback, drain, kill,
+// add) from the scripted timeline or from key presses, each told as it happens. Resolves when the story ends
+// (timeline, key or stop).
 import { formatSpreadLine, type CallTally } from './call-tally.js';
+import type { CanaryCommands, CanaryPlan } from './canary.js';
+import { CanaryStory } from './canary-story.js';
 import { KEY_HELP, readKeyMoves, scriptedTimeline, type DemoMove } from './demo-controls.js';
 import type { GreeterFleet } from './greeter-fleet.js';
 
 export interface StoryOptions {
   fleet: GreeterFleet;
   tally: CallTally;
+  canary: CanaryCommands;
+  plan: CanaryPlan;
   /** Date.now() of the client's first answer: second 0 of the story. */
   startedAt: number;
   durationSeconds?: number;
@@ -24,7 +29,7 @@ export async function playStory(options: StoryOptions): Promise<void> {
   const steps = options.keys ? [] : scriptedTimeline(options.durationSeconds);
   if (options.keys) say(KEY_HELP);
   else {
-    const plan = steps.map((s) => (s.move === 'quit' ? `end at ${s.atSeconds} s` : `${s.move} one backend at ${s.atSeconds} s`));
+    const plan = steps.map((s) => `${STEP_NAMES[s.move]} at ${s.atSeconds} s`);
     say(`timeline: ${plan.join(', ')}${options.durationSeconds === undefined ? ', then run until Ctrl-C' : ''}`);
   }
 
@@ -33,37 +38,82 @@ export async function playStory(options: StoryOptions): Promise<void> {
   options.stop.addEventListener('abort', finish, { once: true });
   if (options.stop.aborted) finish();
 
-  const perform = (move: DemoMove): void => (move === 'quit' ? finish() : performMove(move, options));
+  const canary = new CanaryStory(options);
+  const perform = (move: DemoMove): Promise<void> =>
+    move === 'quit' ? Promise.resolve(finish()) : performMove(move, options, canary).catch((err: Error) => say(`>> ${move} failed: ${err.message}`));
   const timers = new Set<NodeJS.Timeout>();
+  let ended = false;
+  /** Resolves at `time` (Date.now() scale); never, once the story has ended. */
+  const until = (time: number): Promise<void> =>
+    new Promise((resolve) => {
+      if (ended) return;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, time - Date.now());
+      timers.add(timer);
+    });
   // One line per second, aimed at whole seconds since the first answer so the lines do not drift.
   let second = 1;
   const nextTick = (): void => {
     const timer = setTimeout(() => {
       timers.delete(timer);
-      options.print(formatSpreadLine(second, orderedIds(fleet.all().map((b) => b.instanceId), options.tally.instances()), options.tally.take()));
+      const window = options.tally.take();
+      options.print(formatSpreadLine(second, orderedIds(fleet.all().map((b) => b.instanceId), options.tally.instances()), window));
+      canary.count(window, startedAt + (second - 1) * 1000);
       second += 1;
       nextTick();
     }, startedAt + second * 1000 - Date.now());
     timers.add(timer);
   };
   nextTick();
-  // A little after the second's line, so a move is printed below the line it follows.
-  for (const step of steps) timers.add(setTimeout(() => perform(step.move), startedAt + step.atSeconds * 1000 + 50 - Date.now()));
-  const stopKeys = options.keys ? readKeyMoves(options.keys, perform) : undefined;
+  void (async () => {
+    let previousDone: number | undefined;
+    // Seconds the timeline runs late: a slow move shifts every later one, so each phase keeps its length.
+    let late = 0;
+    for (const step of steps) {
+      // Its time, and afterPreviousSeconds whole seconds after the second in which the move before finished (a move
+      // made just after a line belongs to that line's second). Moves come a little after the second's line, so a
+      // move is printed below the line it follows.
+      const finishedIn = previousDone === undefined ? 0 : Math.ceil((previousDone - startedAt - MOVE_OFFSET_MS * 2) / 1000);
+      const at = Math.max(step.atSeconds + late, finishedIn + step.afterPreviousSeconds);
+      late = at - step.atSeconds;
+      await until(startedAt + at * 1000 + MOVE_OFFSET_MS);
+      await perform(step.move);
+      previousDone = Date.now();
+    }
+  })();
+  const stopKeys = options.keys ? readKeyMoves(options.keys, (move) => void perform(move)) : undefined;
 
   try {
     await finished;
   } finally {
+    ended = true;
     options.stop.removeEventListener('abort', finish);
     stopKeys?.();
     for (const timer of timers) clearTimeout(timer);
   }
 }
 
-function performMove(move: Exclude<DemoMove, 'quit'>, options: StoryOptions): void {
+/** How long after a second's line a scripted move is made. */
+const MOVE_OFFSET_MS = 50;
+
+const STEP_NAMES: Readonly<Record<DemoMove, string>> = {
+  canary: 'apply the canary split',
+  rollback: 'roll it back',
+  drain: 'drain one backend',
+  kill: 'kill one backend',
+  add: 'add one backend',
+  quit: 'end',
+};
+
+/** Makes a move and tells it; resolves when what it started has finished (a command run), or at once. */
+async function performMove(move: Exclude<DemoMove, 'quit'>, options: StoryOptions, canary: CanaryStory): Promise<void> {
   const { fleet, say } = options;
+  if (move === 'canary') return canary.apply();
+  if (move === 'rollback') return canary.rollBack();
   if (move === 'add') {
-    void fleet.add().then(
+    await fleet.add().then(
       (b) => say(`>> started ${b.instanceId} on ${b.address}:${b.port}: it registers itself; clients add it when etcd-xds pushes the new endpoints`),
       (err: Error) => say(`>> could not start a backend: ${err.message}`),
     );

@@ -1,5 +1,6 @@
 // The demo's backends: in-process Greeter instances `greeter-1`, `greeter-2`, … on loopback, each registered through
-// the SDK like a real service, and the moves the demo makes on them (drain one, kill one, add one).
+// the SDK like a real service, and the moves the demo makes on them (drain one, kill one, add one). Each registers
+// metadata `version`: the last of the first fleet is the canary, `v2`; every other one is `v1`.
 import { Etcd3 } from 'etcd3';
 import type { Logger } from '../logger.js';
 import { createEtcdClient } from '../registry/etcd-client.js';
@@ -18,9 +19,20 @@ export interface GreeterFleetOptions {
 
 type BackendState = 'serving' | 'draining' | 'drained' | 'killed';
 
+/** The registration metadata key that tells the versions apart (the canary policy's subsets.key). */
+export const VERSION_KEY = 'version';
+export const STABLE_VERSION = 'v1';
+export const CANARY_VERSION = 'v2';
+
+interface Member {
+  backend: SampleBackend;
+  version: string;
+  state: BackendState;
+}
+
 export class GreeterFleet {
   private readonly client: Etcd3;
-  private readonly members: { backend: SampleBackend; state: BackendState }[] = [];
+  private readonly members: Member[] = [];
   private clientClosed = false;
 
   private constructor(private readonly options: GreeterFleetOptions) {
@@ -31,7 +43,8 @@ export class GreeterFleet {
   static async start(options: GreeterFleetOptions): Promise<GreeterFleet> {
     const fleet = new GreeterFleet(options);
     try {
-      for (let i = 0; i < options.count; i++) await fleet.add();
+      // One canary among two or more; a fleet of one is all stable.
+      for (let i = 0; i < options.count; i++) await fleet.add(i === options.count - 1 && i > 0 ? CANARY_VERSION : STABLE_VERSION);
     } catch (err) {
       await fleet.stopAll();
       fleet.close();
@@ -49,7 +62,13 @@ export class GreeterFleet {
     return this.members.filter((m) => m.state === 'serving').map((m) => m.backend);
   }
 
-  async add(): Promise<SampleBackend> {
+  /** The `version` an instance registered, by instance id (undefined for one the fleet did not start). */
+  versionOf(instanceId: string): string | undefined {
+    return this.members.find((m) => m.backend.instanceId === instanceId)?.version;
+  }
+
+  /** Starts one more backend; added ones are stable. */
+  async add(version: string = STABLE_VERSION): Promise<SampleBackend> {
     const backend = await startSampleBackend({
       kind: 'grpc',
       service: this.options.service,
@@ -61,9 +80,10 @@ export class GreeterFleet {
       prefix: this.options.prefix,
       drainSeconds: this.options.drainSeconds,
       ttlSeconds: this.options.ttlSeconds,
+      metadata: { [VERSION_KEY]: version },
       logger: this.options.logger.child({ component: 'backend', instance: `greeter-${this.members.length + 1}` }),
     });
-    this.members.push({ backend, state: 'serving' });
+    this.members.push({ backend, version, state: 'serving' });
     return backend;
   }
 
@@ -110,7 +130,7 @@ export class GreeterFleet {
     this.closeClient();
   }
 
-  private running(): { backend: SampleBackend; state: BackendState }[] {
+  private running(): Member[] {
     return this.members.filter((m) => m.state === 'serving' || m.state === 'draining');
   }
 
@@ -120,7 +140,7 @@ export class GreeterFleet {
     this.client.close();
   }
 
-  private pickVictim(): { backend: SampleBackend; state: BackendState } | undefined {
+  private pickVictim(): Member | undefined {
     const serving = this.members.filter((m) => m.state === 'serving');
     return serving.length > 1 ? serving[serving.length - 1] : undefined;
   }

@@ -1,5 +1,6 @@
 // `etcd-xds demo` without Docker: etcd (found or spawned), the control plane in-process, Greeter backends that
-// register themselves, and a proxyless gRPC client whose per-second spread shows balancing, a drain and a crash.
+// register themselves (one of them the v2 canary), and a proxyless gRPC client whose per-second spread shows
+// balancing, a 90/10 canary split applied with `etcd-xds config apply` and rolled back, a drain and a crash.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,8 @@ import { pino } from 'pino';
 import type { ControlPlane } from '../control-plane.js';
 import type { Logger } from '../logger.js';
 import { CallTally, elapsedLabel } from './call-tally.js';
+import { CANARY_FILE, CanaryCommands, describeSplit, displayPath, readCanaryPlan, splitOf } from './canary.js';
+import { thisCli, type CliCommand } from './cli-command.js';
 import {
   DEMO_SERVICE,
   printHints,
@@ -30,6 +33,8 @@ export interface DemoOptions {
   /** The etcd binary to start when no etcd answers at etcdEndpoints (default `etcd` on PATH). */
   etcdBinary?: string;
   prefix: string;
+  /** etcd prefix of the configuration objects the control plane reads and the canary is written under. */
+  configPrefix: string;
   xdsAddress: string;
   adminAddress: string;
   /** Take any free port when these addresses are busy (they are defaults, not what the user asked for). */
@@ -46,8 +51,10 @@ export interface DemoOptions {
   logFile?: string;
   /** A TTY to read key presses from instead of following the timeline (only without a duration). */
   keys?: NodeJS.ReadStream;
-  /** How to run the etcd-xds CLI, for the commands the demo suggests (default `etcd-xds`). */
-  selfCommand?: string;
+  /** How to run the etcd-xds CLI, for the commands the demo runs and suggests (default: this process's own). */
+  cli?: CliCommand;
+  /** The canary's ServicePolicy file (default demo/canary.yaml of the package). */
+  canaryFile?: string;
   print(line: string): void;
   /** Aborting ends the demo: the backends drain, the control plane closes, a spawned etcd stops. */
   stop: AbortSignal;
@@ -61,14 +68,26 @@ function fileLogger(file: string, level: string): Logger {
   return pino({ name: 'etcd-xds-demo', level }, pino.destination({ dest: file, sync: true, mkdir: true }));
 }
 
-/** Narrates what the control plane sees change in etcd for the demo's service, once `telling()` says so. */
-function narrateRegistry(plane: ControlPlane, telling: () => boolean, say: (line: string) => void): void {
+/**
+ * Narrates what the control plane sees change in etcd for the demo's service, once `telling()` says so: its
+ * instances, and its ServicePolicy (the canary's split).
+ */
+function narrateEtcd(plane: ControlPlane, telling: () => boolean, say: (line: string) => void): void {
   let states: InstanceStates = instanceStates(plane.watcher.view(), DEMO_SERVICE);
   plane.watcher.on('change', ({ view }) => {
     const next = instanceStates(view, DEMO_SERVICE);
     const lines = describeStateChanges(states, next);
     states = next;
     if (telling()) for (const line of lines) say(`   etcd: ${line}`);
+  });
+  plane.config.watcher.on('change', ({ changes, view }) => {
+    if (!telling() || !changes.some((c) => c.kind === 'ServicePolicy' && c.name === DEMO_SERVICE)) return;
+    const policy = view.policies.get(DEMO_SERVICE);
+    const split = splitOf(DEMO_SERVICE, policy?.spec);
+    const rejected = [...view.rejected.values()].find((r) => r.kind === 'ServicePolicy' && r.name === DEMO_SERVICE);
+    if (rejected) say(`   etcd: ServicePolicy ${DEMO_SERVICE} rejected (${rejected.reason})${policy ? ', the last good one keeps serving' : ''}`);
+    else if (!policy) say(`   etcd: ServicePolicy ${DEMO_SERVICE} deleted`);
+    else say(`   etcd: ServicePolicy ${DEMO_SERVICE} ${split ? `splits ${describeSplit(split)}` : 'written, with no split'}`);
   });
 }
 
@@ -84,14 +103,31 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
   try {
     say(`etcd-xds demo: ${options.backends} gRPC backends of "${DEMO_SERVICE}", one proxyless gRPC client, etcd-xds in between`);
+    // Read before anything starts: a canary file that does not validate ends the demo at once, saying why.
+    const canaryFile = displayPath(options.canaryFile ?? CANARY_FILE);
+    const plan = readCanaryPlan(canaryFile, DEMO_SERVICE);
     const etcd = await startEtcdStep(context, options.etcdEndpoints, options.etcdBinary);
     const { plane, xdsAddress, adminUrl } = await startControlPlaneStep(context, { ...options, etcdEndpoints: etcd.endpoints });
-    narrateRegistry(plane, () => startedAt !== undefined, say);
+    narrateEtcd(plane, () => startedAt !== undefined, say);
+    const cli = options.cli ?? thisCli();
+    const canary = new CanaryCommands({ cli, file: canaryFile, service: DEMO_SERVICE, etcdEndpoint: etcd.endpoints[0]!, configPrefix: options.configPrefix, say });
+    // After the backends have drained and before the control plane closes: a split left in etcd is deleted.
+    teardown.add('canary policy', async () => {
+      if (await canary.removeLeftover()) say(`the canary policy this demo applied is deleted from etcd`);
+    });
     const fleet = await startFleetStep(context, { ...options, etcdEndpoints: etcd.endpoints });
     const tally = new CallTally();
     const { traffic } = await startClientStep(context, { workDir, xdsAddress, ratePerSecond: options.ratePerSecond, tally });
     say(`  logs           ${logFile}`);
-    printHints(say, { cli: options.selfCommand ?? 'etcd-xds', adminUrl, adminAddress: plane.adminAddress, etcdEndpoint: etcd.endpoints[0]!, prefix: options.prefix });
+    printHints(say, {
+      cli: cli.display,
+      adminUrl,
+      adminAddress: plane.adminAddress,
+      etcdEndpoint: etcd.endpoints[0]!,
+      prefix: options.prefix,
+      configPrefix: options.configPrefix,
+      canaryFile,
+    });
 
     const firstAnswer = await unlessStopped(options.stop, withTimeout(traffic.firstAnswer, 20_000, 'the proxyless client got no answer within 20 s (see the log file)'));
     startedAt = Date.now();
@@ -100,6 +136,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await playStory({
       fleet,
       tally,
+      canary,
+      plan,
       startedAt,
       ...(options.durationSeconds !== undefined && { durationSeconds: options.durationSeconds }),
       ...(options.keys && { keys: options.keys }),

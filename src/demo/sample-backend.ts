@@ -29,6 +29,8 @@ export interface SampleBackendOptions {
   drainSeconds?: number;
   ttlSeconds?: number;
   zone?: string;
+  /** Registration metadata (e.g. `version: v2`), beside the `protocol` a gRPC backend registers. */
+  metadata?: Readonly<Record<string, string>>;
   logger?: RegistrationLogger;
   /** Aborts a start still waiting for etcd; the server is stopped then. */
   signal?: AbortSignal;
@@ -90,7 +92,7 @@ export async function startSampleBackend(options: SampleBackendOptions): Promise
       ...(options.ttlSeconds !== undefined && { ttlSeconds: options.ttlSeconds }),
       ...(options.zone !== undefined && { locality: { zone: options.zone } }),
       // A gRPC backend speaks HTTP/2 only: this metadata makes the snapshot build an HTTP/2 cluster for Envoy.
-      metadata: options.kind === 'grpc' ? { protocol: 'grpc' } : {},
+      metadata: { ...options.metadata, ...(options.kind === 'grpc' && { protocol: 'grpc' }) },
       healthCheck: sampleHealthCheck(options.kind),
       ...(options.logger !== undefined && { logger: options.logger }),
       ...(options.signal !== undefined && { signal: options.signal }),

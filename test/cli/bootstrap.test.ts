@@ -41,9 +41,27 @@ describe('etcd-xds bootstrap envoy', () => {
       metadata: { 'etcd-xds.listener-port': 8080, 'etcd-xds.depends-on': ['greeter', 'billing'] },
     });
     expect(document.admin.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 9902 });
+    expect(document.dynamic_resources.lds_config).toEqual({ ads: {}, resource_api_version: 'V3' });
+    expect(document.dynamic_resources.cds_config).toEqual({ ads: {}, resource_api_version: 'V3' });
+    expect(Object.keys(document.static_resources)).toEqual(['clusters']);
     const xds = document.static_resources.clusters[0];
     expect(xds.type).toBe('STRICT_DNS');
     expect(xds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: 'etcd-xds.internal', port_value: 18000 });
+  });
+
+  it('binds the admin where --admin-host says, and its header is the command that makes the same file', async () => {
+    const args = ['envoy', '--xds-server', '10.0.0.2:18000', '--node-id', 'edge 1', '--node-cluster', 'edge', '--admin-host', '0.0.0.0', '--locality', 'r1//rack1'];
+    const run = await bootstrap(args);
+    expect(run.code, run.output).toBe(0);
+    expect(validateEnvoyYaml(run.output)).toEqual([]);
+    const document = parseYaml(run.output) as Record<string, any>;
+    expect(document.admin.address.socket_address).toEqual({ address: '0.0.0.0', port_value: 9901 });
+    expect(document.static_resources.clusters[0].type).toBe('STATIC');
+    expect(run.output.split('\n')[1]).toBe(
+      "#   etcd-xds bootstrap envoy --xds-server 10.0.0.2:18000 --node-id 'edge 1' --node-cluster edge --locality r1//rack1 --admin-host 0.0.0.0",
+    );
+    const again = await bootstrap(['envoy', '--xds-server', '10.0.0.2:18000', '--node-id', 'edge 1', '--node-cluster', 'edge', '--locality', 'r1//rack1', '--admin-host', '0.0.0.0']);
+    expect(again.output).toBe(run.output);
   });
 
   it('with TLS files, the xDS cluster speaks (m)TLS and still validates', async () => {
@@ -62,6 +80,7 @@ describe('etcd-xds bootstrap envoy', () => {
       [['envoy', '--tls-cert', '/c.pem'], /--tls-cert and --tls-key go together/],
       [['envoy', '--depends-on', 'ok,bad/name'], /'bad\/name' is not a service name/],
       [['envoy', '--listener-port', '70000'], /expected a port/],
+      [['envoy', '--admin-host', 'localhost'], /--admin-host.*expected an IPv4 or IPv6 address/],
     ];
     const runs = await Promise.all(cases.map(([args]) => bootstrap(args)));
     runs.forEach((run, i) => {

@@ -1,5 +1,6 @@
 // docker-compose.yml, Dockerfile and .dockerignore, checked without a Docker engine: the structure the demo
-// relies on, pinned images, the keys Debian's docker-compose 1.29 accepts, and the image's health check script.
+// relies on, pinned images, the keys Debian's docker-compose 1.29 accepts, the image's health check script, and
+// requests through the bootstrap-only Envoy addressed by Host, as etcd-xds routes them.
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -8,6 +9,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validateEnvoyYaml } from '../../src/envoy/validate.js';
+import { TYPE_URL } from '../../src/snapshot/types.js';
+import type { AdsTestStream, ReceivedResponse } from '../support/ads-client.js';
+import { useXdsFixture } from '../support/xds-fixture.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -121,6 +125,30 @@ describe('docker-compose.yml', () => {
     expect(commandOf('envoy')).toEqual(expect.arrayContaining(['-c', '/etc/envoy/envoy.yaml']));
   });
 
+  it("aims envoy's bootstrap at the replicas' alias and xDS port, with nothing static but that cluster", () => {
+    const bootstrap = parse(readFileSync(path.join(repoRoot, 'envoy/front-proxy.yaml'), 'utf8')) as {
+      static_resources: { listeners?: unknown[]; clusters: { load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[] }[] } }[] };
+    };
+    expect(bootstrap.static_resources.listeners).toBeUndefined();
+    expect(bootstrap.static_resources.clusters).toHaveLength(1);
+    const socket = bootstrap.static_resources.clusters[0]!.load_assignment.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address;
+    for (const name of ['etcd-xds-1', 'etcd-xds-2']) {
+      expect(service(name).networks?.['default']?.aliases).toContain(socket.address);
+      expect(flagValue(commandOf(name), '--xds-address')).toBe(`0.0.0.0:${socket.port_value}`);
+    }
+  });
+
+  it('addresses requests through envoy by Host, naming a sample service (the comments and the traffic loop)', () => {
+    const curls = [...composeText.matchAll(/curl [^\n"]*?-H 'Host: ([^']+)' (?:http:\/\/)?(localhost|envoy):10000\//g)];
+    expect(curls.map((m) => m[2])).toEqual(expect.arrayContaining(['localhost', 'envoy']));
+    for (const [, host] of curls) expect(Object.keys(SAMPLES)).toContain(host);
+    // No path routing is left: a request without a Host header names no service.
+    expect(composeText).not.toMatch(/10000\/(hello|echo)/);
+    const traffic = service('traffic');
+    expect(traffic.profiles).toEqual(['traffic']);
+    expect(String(traffic.command)).toMatch(/-H 'Host: hello-http' http:\/\/envoy:10000\//);
+  });
+
   it('starts each sample backend from the etcd-xds image under its own service name, with time to drain', () => {
     for (const [name, kind] of Object.entries(SAMPLES)) {
       const svc = service(name);
@@ -149,6 +177,47 @@ describe('docker-compose.yml', () => {
     });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
+  });
+});
+
+// Without a Docker engine, the nearest thing to `docker-compose up`: the control plane over a real etcd holding the
+// sample services, and a raw ADS client presenting the front proxy's node as Envoy does (user_agent_name "envoy").
+describe("docker-compose's Envoy, served from its bootstrap alone", () => {
+  const fx = useXdsFixture('10.0.0.7', Object.entries(SAMPLES).map(([name, kind], i): [string, string, number] => [name, `${name}-${i}`, kind === 'grpc' ? 50051 : 8080]));
+  const bootstrapNode = (parse(readFileSync(path.join(repoRoot, 'envoy/front-proxy.yaml'), 'utf8')) as { node: { id: string; cluster: string } }).node;
+
+  /** Reads responses until one of `typeUrl` arrives, ACKing everything on the way. */
+  async function until(stream: AdsTestStream, typeUrl: string): Promise<ReceivedResponse> {
+    for (;;) {
+      const response = await stream.next(10_000);
+      const named = response.typeUrl === TYPE_URL.endpoint || response.typeUrl === TYPE_URL.route;
+      stream.send({ type_url: response.typeUrl, resource_names: named ? response.resources.map((r) => r.name) : [], response_nonce: response.nonce, version_info: response.version });
+      if (response.typeUrl === typeUrl) return response;
+    }
+  }
+
+  it("gets a listener on the port compose publishes and a virtual host for each Host the demo's requests name", async () => {
+    const stream = fx.open('sotw');
+    stream.send({ node: { ...bootstrapNode, locality: {}, user_agent_name: 'envoy' }, type_url: TYPE_URL.cluster, resource_names: [] });
+    const clusters = await until(stream, TYPE_URL.cluster);
+    expect(clusters.resources.map((r) => r.name).sort()).toEqual(Object.keys(SAMPLES).sort());
+    stream.send({ type_url: TYPE_URL.listener, resource_names: [] });
+    const listeners = await until(stream, TYPE_URL.listener);
+    const published = service('envoy').ports!.map((p) => Number(p.split(':')[1]));
+    const port = (listeners.resources[0]!.message as { address: { socket_address: { port_value: number } } }).address.socket_address.port_value;
+    expect(listeners.resources.map((r) => r.name)).toEqual([`etcd-xds/http-${port}`]);
+    expect(published).toContain(port);
+    stream.send({ type_url: TYPE_URL.route, resource_names: ['etcd-xds/services'] });
+    const routes = await until(stream, TYPE_URL.route);
+    const hosts = (routes.resources[0]!.message as { virtual_hosts: { domains: string[]; routes: { route: { cluster: string } }[] }[] }).virtual_hosts;
+    const askedFor = [...composeText.matchAll(/-H 'Host: ([^']+)'/g)].map((m) => m[1]!);
+    expect(askedFor.length).toBeGreaterThan(0);
+    for (const host of askedFor) {
+      const vhost = hosts.find((h) => h.domains.includes(host));
+      expect(vhost, `a virtual host for Host: ${host}`).toBeDefined();
+      expect(vhost!.domains).toContain(`${host}:*`);
+      expect(vhost!.routes.at(-1)!.route.cluster).toBe(host);
+    }
   });
 });
 

@@ -1,11 +1,12 @@
 // The Envoy bootstraps shipped in envoy/: each passes the strict check, and the names that tie them to the rest
 // of the demo line up (the ADS cluster exists and speaks HTTP/2; routed and EDS clusters are services the
-// compose file starts).
+// compose file starts). The front proxy is bootstrap-only, and is what `etcd-xds bootstrap envoy` prints.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validateEnvoyYaml } from '../../src/envoy/validate.js';
+import { startCli } from '../support/cli-process.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const envoyDir = path.join(repoRoot, 'envoy');
@@ -32,10 +33,11 @@ interface Bootstrap {
   admin: { address: { socket_address: SocketAddress } };
   dynamic_resources: {
     ads_config: { api_type: string; transport_api_version: string; grpc_services: { envoy_grpc: { cluster_name: string } }[] };
+    lds_config?: ConfigSource;
     cds_config?: ConfigSource;
   };
   static_resources: {
-    listeners: { address: { socket_address: SocketAddress }; filter_chains: { filters: { typed_config: HttpConnectionManager }[] }[] }[];
+    listeners?: { address: { socket_address: SocketAddress }; filter_chains: { filters: { typed_config: HttpConnectionManager }[] }[] }[];
     clusters: Cluster[];
   };
 }
@@ -45,7 +47,7 @@ function loadBootstrap(file: string): Bootstrap {
 }
 
 function connectionManagers(bootstrap: Bootstrap): HttpConnectionManager[] {
-  return bootstrap.static_resources.listeners.flatMap((l) => l.filter_chains.flatMap((c) => c.filters.map((f) => f.typed_config)));
+  return (bootstrap.static_resources.listeners ?? []).flatMap((l) => l.filter_chains.flatMap((c) => c.filters.map((f) => f.typed_config)));
 }
 
 function routes(bootstrap: Bootstrap): Route[] {
@@ -91,7 +93,9 @@ describe('envoy/ bootstraps', () => {
     const socket = xds.load_assignment!.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address;
     expect(socket).toEqual({ address: 'etcd-xds', port_value: 18000 });
     expect(bootstrap.admin.address.socket_address).toEqual({ address: '0.0.0.0', port_value: 9901 });
-    expect(bootstrap.static_resources.listeners[0]!.address.socket_address).toEqual({ address: '0.0.0.0', port_value: 10000 });
+    for (const listener of bootstrap.static_resources.listeners ?? []) {
+      expect(listener.address.socket_address).toEqual({ address: '0.0.0.0', port_value: 10000 });
+    }
   });
 
   it.each(configFiles)('%s: the router is the last HTTP filter', (file) => {
@@ -104,26 +108,32 @@ describe('envoy/ bootstraps', () => {
     const samples = composeSampleServices();
     expect(samples).toEqual(expect.arrayContaining(['hello-http', 'echo-http', 'greeter-grpc']));
     const bootstrap = loadBootstrap(file);
-    const routed = routes(bootstrap).map((r) => r.route?.cluster);
-    expect(routed.length).toBeGreaterThan(0);
-    for (const cluster of routed) expect(samples).toContain(cluster);
+    for (const cluster of routes(bootstrap).map((r) => r.route?.cluster)) expect(samples).toContain(cluster);
     for (const cluster of bootstrap.static_resources.clusters.filter((c) => c.type === 'EDS')) {
       expect(samples).toContain(cluster.eds_cluster_config?.service_name);
       expect(cluster.eds_cluster_config?.eds_config).toEqual({ ads: {}, resource_api_version: 'V3' });
     }
   });
 
-  it('front-proxy: clusters come from CDS over ADS; /hello and the Greeter route to their services', () => {
+  it('front-proxy: bootstrap-only, listeners and clusters over ADS, nothing static but the xDS cluster', () => {
     const bootstrap = loadBootstrap('front-proxy.yaml');
+    expect(bootstrap.dynamic_resources.lds_config).toEqual({ ads: {}, resource_api_version: 'V3' });
     expect(bootstrap.dynamic_resources.cds_config).toEqual({ ads: {}, resource_api_version: 'V3' });
+    expect(Object.keys(bootstrap.static_resources)).toEqual(['clusters']);
     expect(bootstrap.static_resources.clusters.map((c) => c.name)).toEqual(['xds_cluster']);
-    const byPrefix = Object.fromEntries(routes(bootstrap).map((r) => [r.match.prefix, r.route?.cluster]));
-    expect(byPrefix['/hello']).toBe('hello-http');
-    expect(byPrefix['/echo']).toBe('echo-http');
-    // The gRPC path of the sample Greeter in proto/etcdxds/v1/demo.proto.
-    const demoProto = readFileSync(path.join(repoRoot, 'proto/etcdxds/v1/demo.proto'), 'utf8');
-    const grpcPrefix = `/${/^package (\S+);/m.exec(demoProto)![1]}.${/^service (\w+)/m.exec(demoProto)![1]}/`;
-    expect(byPrefix[grpcPrefix]).toBe('greeter-grpc');
+  });
+
+  it('front-proxy: is what the etcd-xds bootstrap envoy command in its header prints', async () => {
+    const text = readFileSync(path.join(envoyDir, 'front-proxy.yaml'), 'utf8');
+    const command = /^#\s+etcd-xds (bootstrap envoy .+)$/m.exec(text)?.[1];
+    expect(command, 'the header names the command').toBeDefined();
+    expect(command).not.toMatch(/['"\\]/);
+    const cli = startCli(command!.split(/\s+/));
+    const { code } = await cli.exited;
+    expect(code, cli.output()).toBe(0);
+    expect(parse(text)).toEqual(parse(cli.output()));
+    // The generated header (the command) opens the shipped file too, so either can be made from the other.
+    expect(text.startsWith(cli.output().split('\n').slice(0, 3).join('\n'))).toBe(true);
   });
 
   it('sidecar-eds: static EDS clusters for the sample services, HTTP/2 to the gRPC one', () => {
