@@ -2,8 +2,9 @@
 // ServicePolicy written the way `etcd-xds config apply` writes it, the control plane watching both, and two real
 // proxyless clients (@grpc/grpc-js-xds in this process, gRPC C-core through python3-grpcio) calling through it.
 // Both hold a 90/10 split within ±5% over 2,000 calls, follow the header route to v2, and honour a route's timeout;
-// a new split put into etcd moves grpc-js's traffic, and the test prints how long that took.
-import { execFile, spawnSync } from 'node:child_process';
+// a new split put into etcd moves the traffic of both, and the test prints how long that took.
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -66,6 +67,9 @@ interface CoreRun {
   codes: Record<string, number>;
   errors: string[];
   errorCount: number;
+  /** With --until: whether the run of calls was seen, and the seconds from "ready" to its end. */
+  followed?: boolean;
+  seconds?: number;
 }
 
 const versionOf = (instanceId: string) => instanceId.slice(0, 2);
@@ -93,6 +97,31 @@ describe('a canary ServicePolicy in etcd, followed by real proxyless clients', {
         err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as CoreRun),
       ),
     );
+  }
+
+  /**
+   * Starts a C-core client calling until `run` consecutive answers come from version `version`; once it is calling,
+   * `change` runs (a put into etcd). Resolves with the client's report and the ms from the change to its end.
+   */
+  async function coreFollows(version: string, run: number, change: () => Promise<void>): Promise<{ report: CoreRun; ms: number }> {
+    const args = [CORE_CLIENT, `xds:///${SERVICE}`, '20000', '--warmup', '5', '--until', `${version}:${run}`];
+    const child = spawn(PYTHON, args, { env: { ...process.env, GRPC_XDS_BOOTSTRAP: bootstrap }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      const ready = await lines.next();
+      if (ready.value !== 'ready') throw new Error(`the C-core client did not start: ${stderr}`);
+      const changedAt = performance.now();
+      await change();
+      const report = await lines.next();
+      const ms = performance.now() - changedAt;
+      if (report.done) throw new Error(`the C-core client ended without a report (exit ${await exited}): ${stderr}`);
+      return { report: JSON.parse(report.value) as CoreRun, ms };
+    } finally {
+      child.kill();
+    }
   }
 
   /** Versions that answered `calls` sequential grpc-js calls. */
@@ -228,5 +257,14 @@ describe('a canary ServicePolicy in etcd, followed by real proxyless clients', {
     const seen = await spread(200);
     expect(seen['v1']).toBeGreaterThan(150);
     console.log(`etcd put → grpc-js traffic follows: ${toCanary.toFixed(0)} ms to 0/100, ${back.toFixed(0)} ms back to 90/10`);
+  });
+
+  it.skipIf(skipCore)('a new split put into etcd moves gRPC C-core\'s traffic: 0/100 sends every call to v2, 90/10 brings v1 back', async () => {
+    const toCanary = await coreFollows('v2', 20, () => applyPolicy(0, 100));
+    expect(toCanary.report).toMatchObject({ followed: true, errorCount: 0 });
+    // Under 0/100 no call reaches v1: the first v1 answer shows the 90/10 put has arrived.
+    const back = await coreFollows('v1', 1, () => applyPolicy(90, 10));
+    expect(back.report).toMatchObject({ followed: true, errorCount: 0 });
+    console.log(`etcd put → C-core traffic follows: ${toCanary.ms.toFixed(0)} ms to 0/100 (20 calls in a row on v2), ${back.ms.toFixed(0)} ms back to 90/10`);
   });
 });

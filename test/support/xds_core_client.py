@@ -3,14 +3,18 @@ xds:/// target and prints, as JSON, how many calls each instance answered and th
 failed. The bootstrap comes from GRPC_XDS_BOOTSTRAP. Messages are encoded by hand (two string fields) so no
 generated code is needed.
 
-usage: xds_core_client.py TARGET CALLS [--metadata KEY=VALUE]... [--timeout SECONDS] [--warmup N]
+usage: xds_core_client.py TARGET CALLS [--metadata KEY=VALUE]... [--timeout SECONDS] [--warmup N] [--until PREFIX:RUN]
   --metadata  request metadata on every counted call (header-matched routes, x-delay-ms)
   --timeout   the application's deadline per call (default 10 s)
   --warmup    plain calls made first and not counted, so the channel has resolved and connected: a route's
               timeout counts from the start of a call, resolution included
+  --until     after the warmup, print "ready" and call until RUN consecutive calls are answered by instances whose
+              id starts with PREFIX (CALLS bounds the calls); then print the counts and the seconds from "ready"
 """
 import argparse
 import json
+import sys
+import time
 
 import grpc
 
@@ -56,7 +60,9 @@ def main() -> None:
     parser.add_argument("--metadata", type=metadata_pair, action="append", default=[])
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--until", default=None)
     args = parser.parse_args()
+    prefix, _, run = (args.until or "").partition(":")
     counts: dict = {}
     codes: dict = {}
     errors = []
@@ -64,15 +70,27 @@ def main() -> None:
         say_hello = channel.unary_unary("/etcdxds.v1.Greeter/SayHello")
         for i in range(args.warmup):
             say_hello(encode_request(f"warmup {i}"), timeout=10)
+        started = time.monotonic()
+        if args.until:
+            print("ready", flush=True)  # the caller changes the configuration now
+        streak = 0
         for i in range(args.calls):
             try:
                 reply = say_hello(encode_request(f"call {i}"), timeout=args.timeout, metadata=args.metadata)
                 who = instance_id(reply)
                 counts[who] = counts.get(who, 0) + 1
+                streak = streak + 1 if args.until and who.startswith(prefix) else 0
             except grpc.RpcError as err:
+                streak = 0
                 codes[err.code().name] = codes.get(err.code().name, 0) + 1
                 errors.append(f"{err.code().name}: {err.details()}")
-    print(json.dumps({"counts": counts, "codes": codes, "errors": errors[:5], "errorCount": len(errors)}))
+            if args.until and streak >= int(run):
+                break
+    result = {"counts": counts, "codes": codes, "errors": errors[:5], "errorCount": len(errors)}
+    if args.until:
+        result["followed"] = streak >= int(run)
+        result["seconds"] = time.monotonic() - started
+    sys.stdout.write(json.dumps(result) + "\n")
 
 
 if __name__ == "__main__":
