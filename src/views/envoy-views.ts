@@ -73,10 +73,6 @@ export class EnvoyViews {
     return view.snapshot;
   }
 
-  current(key: string): Snapshot | undefined {
-    return this.views.get(key)?.snapshot;
-  }
-
   /** No stream holds the view any more: forget its resources (built again if a node of its group returns). */
   drop(key: string): void {
     this.views.delete(key);

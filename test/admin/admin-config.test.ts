@@ -1,34 +1,16 @@
 // /debug/config over a real admin listener: each configuration object and rejected value with its state, its
 // reasons, the spec that serves and the connected nodes that spec reaches.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConfigEntryView, ConfigResponse } from '../../src/admin/config-view.js';
-import { createAdminMetrics } from '../../src/admin/metrics.js';
 import { NodeReach } from '../../src/admin/node-reach.js';
-import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { StreamViews } from '../../src/admin/stream-views.js';
-import { silentLogger } from '../../src/logger.js';
 import { TYPE_URL } from '../../src/snapshot/types.js';
 import { viewKeyOf } from '../../src/views/node-view.js';
 import { CONFIG_PREFIX, DrivenStream, EDGE_GATEWAY, FixtureState, GREETER_POLICY, PAYMENTS_POLICY, XSS, withEnvoyViews } from './fixtures.js';
-import { MetricsEventHub } from './metrics-hub.js';
+import { useFixtureAdmin } from './fixture-server.js';
 
-let state: FixtureState;
-let server: AdminServer;
-
-async function get<T>(path: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(`http://${server.address}${path}`);
-  return { status: response.status, body: (await response.json()) as T };
-}
-
-beforeAll(async () => {
-  state = new FixtureState();
-  withEnvoyViews(state);
-  const metrics = createAdminMetrics(new MetricsEventHub(), state, { processMetrics: false });
-  server = await startAdminServer({ address: '127.0.0.1:0', state, metrics, logger: silentLogger() });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const admin = useFixtureAdmin(withEnvoyViews);
+const get = admin.get;
 
 describe('/debug/config', () => {
   it('lists every object and rejected value by key, with its state, reasons, served spec and the nodes it reaches', async () => {
@@ -125,7 +107,7 @@ describe('/debug/config', () => {
 
 describe('the Configuration section of the page', () => {
   async function page(path: string): Promise<string> {
-    const response = await fetch(`http://${server.address}${path}`);
+    const response = await admin.fetch(path);
     expect(response.status).toBe(200);
     return response.text();
   }
@@ -156,26 +138,25 @@ describe('the Configuration section of the page', () => {
     const rejectedOnly = await page('/config?state=rejected');
     expect(rejectedOnly.match(/<tr class="config config-rejected"/g)).toHaveLength(2);
     expect(rejectedOnly).not.toMatch(/<tr class="config"/);
-    expect((await fetch(`http://${server.address}/config?kind=Route`)).status).toBe(400);
+    expect((await admin.fetch('/config?kind=Route')).status).toBe(400);
   });
 
-  it('stays bounded: the page names a few of the nodes reached and pages through keys', async () => {
-    const fixture = new FixtureState();
+});
+
+describe('the Configuration section at fleet size', () => {
+  const big = useFixtureAdmin((fixture) => {
     withEnvoyViews(fixture);
     for (let i = 0; i < 30; i += 1) {
       const stream = new DrivenStream({ id: `g${i}`, protocol: 'delta', api: 'ads', peer: '127.0.0.1:1' }, { ...fixture.connected[1]!.info().node!, id: `grpc-${String(i).padStart(2, '0')}` });
       stream.subscribe(TYPE_URL.cluster, ['greeter'], fixture.snap);
       fixture.connected.push(stream);
     }
-    const metrics = createAdminMetrics(new MetricsEventHub(), fixture, { processMetrics: false });
-    const local = await startAdminServer({ address: '127.0.0.1:0', state: fixture, metrics, logger: silentLogger() });
-    try {
-      const html = await (await fetch(`http://${local.address}/config?limit=1&cursor=${encodeURIComponent(`${CONFIG_PREFIX}services/${XSS}`)}`)).text();
-      expect(html.match(/<tr class="config/g)).toHaveLength(1);
-      expect(html).toMatch(/34 nodes<div class="meta">(?:<span class="node">[^<]+<\/span>(?:, )?){5} and 29 more/);
-      expect(html).toContain('cursor=%2Fetcd-xds%2Fconfig%2Fservices%2Fgreeter');
-    } finally {
-      await local.close();
-    }
+  });
+
+  it('stays bounded: the page names a few of the nodes reached and pages through keys', async () => {
+    const html = await (await big.fetch(`/config?limit=1&cursor=${encodeURIComponent(`${CONFIG_PREFIX}services/${XSS}`)}`)).text();
+    expect(html.match(/<tr class="config/g)).toHaveLength(1);
+    expect(html).toMatch(/34 nodes<div class="meta">(?:<span class="node">[^<]+<\/span>(?:, )?){5} and 29 more/);
+    expect(html).toContain('cursor=%2Fetcd-xds%2Fconfig%2Fservices%2Fgreeter');
   });
 });

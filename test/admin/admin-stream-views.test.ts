@@ -1,32 +1,14 @@
 // The view each stream receives, over a real admin listener: shown per stream, and each stream judged against, and
 // dumped from, the snapshot of its own view (an Envoy's socket listener, RouteConfiguration and scoped clusters).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClientResourcesResponse, ClientsResponse } from '../../src/admin/clients-view.js';
-import { createAdminMetrics } from '../../src/admin/metrics.js';
-import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import type { ServiceView, SubscribersResponse } from '../../src/admin/services-view.js';
-import { silentLogger } from '../../src/logger.js';
 import { TYPE_URL } from '../../src/snapshot/types.js';
-import { FixtureState, withEnvoyViews } from './fixtures.js';
-import { MetricsEventHub } from './metrics-hub.js';
+import { withEnvoyViews } from './fixtures.js';
+import { useFixtureAdmin } from './fixture-server.js';
 
-let state: FixtureState;
-let server: AdminServer;
-
-async function get<T>(path: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(`http://${server.address}${path}`);
-  return { status: response.status, body: (await response.json()) as T };
-}
-
-beforeAll(async () => {
-  state = new FixtureState();
-  withEnvoyViews(state);
-  const metrics = createAdminMetrics(new MetricsEventHub(), state, { processMetrics: false });
-  server = await startAdminServer({ address: '127.0.0.1:0', state, metrics, logger: silentLogger() });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const admin = useFixtureAdmin(withEnvoyViews);
+const get = admin.get;
 
 describe('the view each stream receives', () => {
   it('shows it in /debug/clients, and judges Envoy streams against their own view (their routes are served)', async () => {
@@ -44,9 +26,9 @@ describe('the view each stream receives', () => {
     const { status, body } = await get<ClientResourcesResponse>('/debug/clients/envoy-scoped/resources');
     expect(status).toBe(200);
     expect(body.view).toEqual({ kind: 'envoy', port: 10000, gateway: null, dependsOn: ['payments'], dependsOnCount: 1 });
-    const envoySnapshot = state.viewSnaps.get(state.streams().find((s) => s.id === '6')!.view)!;
+    const envoySnapshot = admin.state.viewSnaps.get(admin.state.streams().find((s) => s.id === '6')!.view)!;
     expect(body.snapshotVersion).toBe(envoySnapshot.version);
-    expect(body.snapshotVersion).not.toBe(state.snap.version);
+    expect(body.snapshotVersion).not.toBe(admin.state.snap.version);
     expect(body.streams).toEqual([{ streamId: '6', view: body.view, snapshotVersion: envoySnapshot.version }]);
     expect(body.types.cluster!.resources.map((r) => [r.name, r.acked])).toEqual([['payments', true]]);
     const listener = body.types.listener!.resources;
