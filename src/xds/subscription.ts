@@ -24,12 +24,19 @@ const ABSENT = '';
 export interface SentResponse {
   nonce: string;
   version: string;
-  at: Date;
+  /** When it was written, epoch milliseconds. */
+  at: number;
   /** name → version the client holds once it applies this response (SotW: the whole content; delta: what it carried). */
   holds: ReadonlyMap<string, string>;
   /** Delta: names this response told the client to drop. */
   removed: readonly string[];
 }
+
+/** The latest response written, as the admin API and CSDS report it: what it held is not kept past its answer. */
+export type LastSent = Pick<SentResponse, 'nonce' | 'version' | 'at'>;
+
+/** What an idle subscription shows for its maps that have nothing in them (they are created on first use). */
+const NONE: ReadonlyMap<string, never> = new Map<string, never>();
 
 /** What a client holds of one resource, as CSDS and the admin API report it. */
 export type ResourceStatus = 'ACKED' | 'NACKED' | 'REQUESTED' | 'DOES_NOT_EXIST';
@@ -46,24 +53,25 @@ export class Subscription {
   /** SotW: the client named resources explicitly ('*' included), so from now on an empty list means "none". */
   private namedExplicitly = false;
   /** Delta: names a wildcard stream unsubscribed explicitly; each is owed an answer (resources or removed_resources). */
-  private readonly owedNames = new Set<string>();
+  private owedNames: Set<string> | undefined;
   private sortedNames: string[] | undefined;
   /** SotW: the list of the request that last changed the names (its strings are the ones in `names`). */
   private lastList: readonly string[] = [];
 
   // The per-resource maps. What is owed is computed against `sent`; `acked` and `rejected` describe the client.
+  // Thousands of subscriptions sit idle with nothing in flight and nothing rejected: those two maps exist only
+  // while they hold something.
   /** name → version the client holds once it applies every response written so far (ABSENT: told it does not exist). */
   readonly sent = new Map<string, string>();
-  /** Responses written and not yet answered, by nonce (SotW keeps only the latest; delta may have several). */
-  readonly inFlight = new Map<string, SentResponse>();
+  private inFlightByNonce: Map<string, SentResponse> | undefined;
   /** name → version the client confirmed holding, by ACKing a response that carried it. */
   readonly acked = new Map<string, string>();
-  /** name → version the client refused in a NACK and has not accepted since. */
-  readonly rejected = new Map<string, string>();
+  private rejectedVersions: Map<string, string> | undefined;
 
-  lastSent?: SentResponse;
+  lastSent?: LastSent;
   lastAckedVersion?: string;
-  lastAckedAt?: Date;
+  /** When the latest ACK arrived, epoch milliseconds. */
+  lastAckedAt?: number;
   lastNack?: NackRecord;
   /** Outcome of the latest response: undefined while it is in flight. */
   latestOutcome?: 'ack' | 'nack';
@@ -72,6 +80,20 @@ export class Subscription {
     readonly typeUrl: TypeUrl,
     readonly protocol: XdsProtocol,
   ) {}
+
+  /** Responses written and not yet answered, by nonce (SotW keeps only the latest; delta may have several). */
+  get inFlight(): ReadonlyMap<string, SentResponse> {
+    return this.inFlightByNonce ?? NONE;
+  }
+
+  /** name → version the client refused in a NACK and has not accepted since. */
+  get rejected(): ReadonlyMap<string, string> {
+    return this.rejectedVersions ?? NONE;
+  }
+
+  private forgetRejected(name: string): void {
+    if (this.rejectedVersions?.delete(name) && this.rejectedVersions.size === 0) this.rejectedVersions = undefined;
+  }
 
   /**
    * State-of-the-world: the request lists the complete set of wanted names. An empty list on the first request for a
@@ -92,10 +114,14 @@ export class Subscription {
     if (!changed) return false;
     this.wildcard = wildcard;
     this.names = explicit;
-    this.lastList = requested;
+    // A copy: the decoded request's list may have room for more names than it holds.
+    this.lastList = requested.slice();
     this.sortedNames = undefined;
     // SotW clients forget resources they no longer name.
-    if (!wildcard) for (const map of [this.sent, this.acked, this.rejected]) for (const name of map.keys()) if (!explicit.has(name)) map.delete(name);
+    if (!wildcard) {
+      for (const map of [this.sent, this.acked]) for (const name of map.keys()) if (!explicit.has(name)) map.delete(name);
+      for (const name of this.rejected.keys()) if (!explicit.has(name)) this.forgetRejected(name);
+    }
     if (first || isFullStateType(this.typeUrl)) this.answerOwed = true;
     return true;
   }
@@ -130,11 +156,11 @@ export class Subscription {
       if (!this.wildcard) {
         this.sent.delete(name);
         this.acked.delete(name);
-        this.rejected.delete(name);
+        this.forgetRejected(name);
       } else if (wasNamed) {
         // The protocol requires an answer: the resource again if the wildcard covers it, else removed_resources.
         this.sent.delete(name);
-        this.owedNames.add(name);
+        (this.owedNames ??= new Set()).add(name);
       }
     }
   }
@@ -190,13 +216,13 @@ export class Subscription {
       const held = this.sent.get(name);
       if (resource && this.covers(name)) {
         if (held !== resource.version) updated.push(resource);
-      } else if (!resource && held !== ABSENT && (held !== undefined || this.names.has(name) || this.owedNames.has(name))) {
+      } else if (!resource && held !== ABSENT && (held !== undefined || this.names.has(name) || this.owedNames?.has(name))) {
         removed.push(name);
       }
     };
     if (this.wildcard) {
       for (const name of resources.keys()) consider(name);
-      for (const name of new Set([...this.names, ...this.sent.keys(), ...this.owedNames])) if (!resources.has(name)) consider(name);
+      for (const name of new Set([...this.names, ...this.sent.keys(), ...(this.owedNames ?? [])])) if (!resources.has(name)) consider(name);
     } else {
       for (const name of this.names) consider(name);
     }
@@ -212,7 +238,7 @@ export class Subscription {
       if (this.names.has(name)) this.sent.set(name, ABSENT);
       else this.sent.delete(name);
     }
-    this.owedNames.clear();
+    this.owedNames = undefined;
     this.answerOwed = false;
   }
 
@@ -223,9 +249,9 @@ export class Subscription {
 
   /** A response was written: it awaits the client's answer. SotW replaces what was in flight (only its nonce is current). */
   recordWritten(response: SentResponse, replacesInFlight: boolean): void {
-    if (replacesInFlight) this.inFlight.clear();
-    this.inFlight.set(response.nonce, response);
-    this.lastSent = response;
+    if (replacesInFlight || !this.inFlightByNonce) this.inFlightByNonce = new Map();
+    this.inFlightByNonce.set(response.nonce, response);
+    this.lastSent = { nonce: response.nonce, version: response.version, at: response.at };
     this.latestOutcome = undefined;
   }
 
@@ -236,27 +262,29 @@ export class Subscription {
 
   /** The client answered the response with this nonce: an ACK, or a NACK when errorMessage is set. */
   recordAnswer(nonce: string, errorMessage: string | undefined): { ack: true } | { ack: false; nack: NackRecord } | undefined {
-    const answered = this.inFlight.get(nonce);
-    if (!answered) return undefined;
+    const inFlight = this.inFlightByNonce;
+    const answered = inFlight?.get(nonce);
+    if (!inFlight || !answered) return undefined;
     const isLatest = nonce === this.lastSent?.nonce;
     // Everything written before the answered response has been processed by the client too.
     const processed: SentResponse[] = [];
-    for (const [key, response] of this.inFlight) {
-      this.inFlight.delete(key);
+    for (const [key, response] of inFlight) {
+      inFlight.delete(key);
       if (key === nonce) break;
       processed.push(response);
     }
+    if (inFlight.size === 0) this.inFlightByNonce = undefined;
     if (errorMessage !== undefined) {
       const nack: NackRecord = { version: answered.version, nonce, message: errorMessage, at: new Date() };
       this.lastNack = nack;
       if (isLatest) this.latestOutcome = 'nack';
-      if (this.protocol === 'sotw') this.rejected.clear();
-      for (const [name, version] of answered.holds) if (this.acked.get(name) !== version) this.rejected.set(name, version);
+      if (this.protocol === 'sotw') this.rejectedVersions = undefined;
+      for (const [name, version] of answered.holds) if (this.acked.get(name) !== version) (this.rejectedVersions ??= new Map()).set(name, version);
       return { ack: false, nack };
     }
     for (const response of [...processed, answered]) this.applyAck(response);
     this.lastAckedVersion = answered.version;
-    this.lastAckedAt = new Date();
+    this.lastAckedAt = Date.now();
     if (isLatest) this.latestOutcome = 'ack';
     return { ack: true };
   }
@@ -265,21 +293,21 @@ export class Subscription {
     // SotW: an ACKed response replaces the whole set; delta: each resource it carried.
     if (this.protocol === 'sotw') {
       this.acked.clear();
-      this.rejected.clear();
+      this.rejectedVersions = undefined;
     }
     for (const [name, version] of response.holds) {
       this.acked.set(name, version);
-      this.rejected.delete(name);
+      this.forgetRejected(name);
     }
     for (const name of response.removed) {
       this.acked.delete(name);
-      this.rejected.delete(name);
+      this.forgetRejected(name);
     }
   }
 
   /** Whether nothing written is still awaiting its answer (heartbeats are sent only then). */
   settled(): boolean {
-    return this.inFlight.size === 0;
+    return this.inFlightByNonce === undefined;
   }
 
   /** One resource as the client holds it: status, the version it ACKed (if any), and what it refused. */

@@ -14,7 +14,7 @@ function resources(services: string[]) {
 }
 
 function written(sub: Subscription, nonce: string, holds: Record<string, string>, removed: string[] = []) {
-  sub.recordWritten({ nonce, version: `v-${nonce}`, at: new Date(), holds: new Map(Object.entries(holds)), removed }, sub.protocol === 'sotw');
+  sub.recordWritten({ nonce, version: `v-${nonce}`, at: Date.now(), holds: new Map(Object.entries(holds)), removed }, sub.protocol === 'sotw');
 }
 
 describe('state-of-the-world names', () => {
