@@ -238,7 +238,7 @@ export class StreamEngine {
     // The version describes everything the client holds after this response, whatever part of it was sent.
     const version = contentSetVersion(content);
     const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: sent, removed: [] };
-    this.track(sub, response, new Map(content.map((r) => [r.name, r.version])));
+    this.track(sub, response, sub.sotwHolds());
     return { response, adds, removes };
   }
 

@@ -11,6 +11,11 @@ export function isFullStateType(typeUrl: TypeUrl): boolean {
   return typeUrl === TYPE_URL.cluster || typeUrl === TYPE_URL.listener;
 }
 
+function someNameOutside(map: ReadonlyMap<string, string>, names: ReadonlySet<string>): boolean {
+  for (const name of map.keys()) if (!names.has(name)) return true;
+  return false;
+}
+
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -60,12 +65,13 @@ export class Subscription {
 
   // The per-resource maps. What is owed is computed against `sent`; `acked` and `rejected` describe the client.
   // Thousands of subscriptions sit idle with nothing in flight and nothing rejected: those two maps exist only
-  // while they hold something.
-  /** name → version the client holds once it applies every response written so far (ABSENT: told it does not exist). */
-  readonly sent = new Map<string, string>();
+  // while they hold something. In SotW, what a response holds is the `sent` map itself, and once ACKed it is the
+  // `acked` map too: a map shared so is copied before it changes (the *Shared flags), never changed in place.
+  private sentVersions = new Map<string, string>();
+  private sentShared = false;
   private inFlightByNonce: Map<string, SentResponse> | undefined;
-  /** name → version the client confirmed holding, by ACKing a response that carried it. */
-  readonly acked = new Map<string, string>();
+  private ackedVersions: ReadonlyMap<string, string> = new Map<string, string>();
+  private ackedShared = false;
   private rejectedVersions: Map<string, string> | undefined;
 
   lastSent?: LastSent;
@@ -81,6 +87,16 @@ export class Subscription {
     readonly protocol: XdsProtocol,
   ) {}
 
+  /** name → version the client holds once it applies every response written so far (ABSENT: told it does not exist). */
+  get sent(): ReadonlyMap<string, string> {
+    return this.sentVersions;
+  }
+
+  /** name → version the client confirmed holding, by ACKing a response that carried it. */
+  get acked(): ReadonlyMap<string, string> {
+    return this.ackedVersions;
+  }
+
   /** Responses written and not yet answered, by nonce (SotW keeps only the latest; delta may have several). */
   get inFlight(): ReadonlyMap<string, SentResponse> {
     return this.inFlightByNonce ?? NONE;
@@ -89,6 +105,25 @@ export class Subscription {
   /** name → version the client refused in a NACK and has not accepted since. */
   get rejected(): ReadonlyMap<string, string> {
     return this.rejectedVersions ?? NONE;
+  }
+
+  /** `sent`, to change: a copy first if a response holds it. */
+  private ownSent(): Map<string, string> {
+    if (this.sentShared) {
+      this.sentVersions = new Map(this.sentVersions);
+      this.sentShared = false;
+    }
+    return this.sentVersions;
+  }
+
+  /** `acked`, to change: a copy first if it is a response's holds. */
+  private ownAcked(): Map<string, string> {
+    if (this.ackedShared) {
+      this.ackedVersions = new Map(this.ackedVersions);
+      this.ackedShared = false;
+    }
+    // Not shared: the map is this subscription's own.
+    return this.ackedVersions as Map<string, string>;
   }
 
   private forgetRejected(name: string): void {
@@ -119,7 +154,14 @@ export class Subscription {
     this.sortedNames = undefined;
     // SotW clients forget resources they no longer name.
     if (!wildcard) {
-      for (const map of [this.sent, this.acked]) for (const name of map.keys()) if (!explicit.has(name)) map.delete(name);
+      if (someNameOutside(this.sent, explicit)) {
+        const sent = this.ownSent();
+        for (const name of sent.keys()) if (!explicit.has(name)) sent.delete(name);
+      }
+      if (someNameOutside(this.acked, explicit)) {
+        const acked = this.ownAcked();
+        for (const name of acked.keys()) if (!explicit.has(name)) acked.delete(name);
+      }
       for (const name of this.rejected.keys()) if (!explicit.has(name)) this.forgetRejected(name);
     }
     if (first || isFullStateType(this.typeUrl)) this.answerOwed = true;
@@ -136,7 +178,7 @@ export class Subscription {
     if (firstRequest) {
       this.requested = true;
       if (subscribe.length === 0 && isFullStateType(this.typeUrl)) this.wildcard = true;
-      for (const [name, version] of Object.entries(initial)) this.sent.set(name, version);
+      for (const [name, version] of Object.entries(initial)) this.ownSent().set(name, version);
     }
     this.sortedNames = undefined;
     for (const name of subscribe) {
@@ -145,7 +187,7 @@ export class Subscription {
         continue;
       }
       this.names.add(name);
-      if (!firstRequest || !Object.hasOwn(initial, name)) this.sent.delete(name);
+      if (!firstRequest || !Object.hasOwn(initial, name)) this.ownSent().delete(name);
     }
     for (const name of unsubscribe) {
       if (name === WILDCARD) {
@@ -154,12 +196,12 @@ export class Subscription {
       }
       const wasNamed = this.names.delete(name);
       if (!this.wildcard) {
-        this.sent.delete(name);
-        this.acked.delete(name);
+        this.ownSent().delete(name);
+        this.ownAcked().delete(name);
         this.forgetRejected(name);
       } else if (wasNamed) {
         // The protocol requires an answer: the resource again if the wildcard covers it, else removed_resources.
-        this.sent.delete(name);
+        this.ownSent().delete(name);
         (this.owedNames ??= new Set()).add(name);
       }
     }
@@ -202,9 +244,15 @@ export class Subscription {
 
   /** SotW: the client holds exactly this content once it applies the response being written. */
   recordSotwSent(content: readonly EncodedResource[]): void {
-    this.sent.clear();
-    for (const r of content) this.sent.set(r.name, r.version);
+    this.sentVersions = new Map(content.map((r) => [r.name, r.version]));
+    this.sentShared = false;
     this.answerOwed = false;
+  }
+
+  /** SotW: what the client holds once it applies the response just recorded: `sent` itself, copied before it next changes. */
+  sotwHolds(): ReadonlyMap<string, string> {
+    this.sentShared = true;
+    return this.sentVersions;
   }
 
   /** Delta: what is owed — resources the client lacks or holds at another version, and names to remove. */
@@ -233,10 +281,11 @@ export class Subscription {
 
   /** Delta: the client holds these versions and knows these names are gone once it applies the response. */
   recordDeltaSent(updated: readonly EncodedResource[], removed: readonly string[]): void {
-    for (const r of updated) this.sent.set(r.name, r.version);
+    const sent = this.ownSent();
+    for (const r of updated) sent.set(r.name, r.version);
     for (const name of removed) {
-      if (this.names.has(name)) this.sent.set(name, ABSENT);
-      else this.sent.delete(name);
+      if (this.names.has(name)) sent.set(name, ABSENT);
+      else sent.delete(name);
     }
     this.owedNames = undefined;
     this.answerOwed = false;
@@ -244,7 +293,7 @@ export class Subscription {
 
   /** Forget what the client holds for a name so it is sent again (a cluster changed: Envoy re-warms its EDS). */
   forget(name: string): void {
-    this.sent.delete(name);
+    if (this.sent.has(name)) this.ownSent().delete(name);
   }
 
   /** A response was written: it awaits the client's answer. SotW replaces what was in flight (only its nonce is current). */
@@ -290,17 +339,20 @@ export class Subscription {
   }
 
   private applyAck(response: SentResponse): void {
-    // SotW: an ACKed response replaces the whole set; delta: each resource it carried.
+    // SotW: an ACKed response replaces the whole set (its holds become `acked`); delta: each resource it carried.
     if (this.protocol === 'sotw') {
-      this.acked.clear();
+      this.ackedVersions = response.holds;
+      this.ackedShared = true;
       this.rejectedVersions = undefined;
+      return;
     }
+    const acked = this.ownAcked();
     for (const [name, version] of response.holds) {
-      this.acked.set(name, version);
+      acked.set(name, version);
       this.forgetRejected(name);
     }
     for (const name of response.removed) {
-      this.acked.delete(name);
+      acked.delete(name);
       this.forgetRejected(name);
     }
   }
