@@ -64,8 +64,8 @@ export class Subscription {
   private lastList: readonly string[] = [];
 
   // The per-resource maps. What is owed is computed against `sent`; `acked` and `rejected` describe the client.
-  // Thousands of subscriptions sit idle with nothing in flight and nothing rejected: those two maps exist only
-  // while they hold something. In SotW, what a response holds is the `sent` map itself, and once ACKed it is the
+  // Thousands of subscriptions sit idle with nothing in flight and nothing rejected: the in-flight and rejected
+  // maps exist only while they hold something. In SotW, what a response holds is the `sent` map itself, and once ACKed it is the
   // `acked` map too: a map shared so is copied before it changes (the *Shared flags), never changed in place.
   private sentVersions = new Map<string, string>();
   private sentShared = false;
