@@ -74,8 +74,9 @@ function nodeMatches(matchers: readonly NodeMatcher[], node: NodeInfo): boolean 
   });
 }
 
-function timestamp(date: Date): { seconds: string; nanos: number } {
-  const ms = date.getTime();
+/** `at`: a Date or epoch milliseconds. */
+function timestamp(at: Date | number): { seconds: string; nanos: number } {
+  const ms = typeof at === 'number' ? at : at.getTime();
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 

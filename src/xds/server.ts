@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { contentSetVersion } from '../snapshot/encode.js';
 import { DEFAULT_VIEW, TYPE_URL, isTypeUrl, type Snapshot, type SnapshotDiff, type SnapshotSource, type TypeUrl, type ViewUpdate } from '../snapshot/types.js';
 import { csdsService } from './csds.js';
-import { StreamEngine, type StreamObserver } from './stream.js';
+import { ServedStream, type Duplex, type StreamFlow, type StreamHost } from './served-stream.js';
 import { Subscription } from './subscription.js';
 import type { StreamInfo, XdsApi, XdsProtocol, XdsServerEvents } from './types.js';
 import {
@@ -16,17 +16,14 @@ import {
   REQUEST_LIMITS,
   RefusedRequest,
   boundedDecoder,
-  encodeDeltaResponse,
   encodeSotwResponse,
-  readDeltaRequest,
   readSotwRequest,
   truncate,
   type RawRequest,
   type XdsRequest,
-  type XdsResponse,
 } from './wire.js';
 
-type Duplex = grpc.ServerDuplexStream<RawRequest, Buffer>;
+export type { StreamFlow } from './served-stream.js';
 
 interface ServiceSpec {
   service: string;
@@ -63,32 +60,6 @@ function passThroughDefinition(serviceName: string, maxResourceNames: number): g
   ) as grpc.ServiceDefinition;
 }
 
-/** Flow-control counters of one stream (tests and diagnostics read them). */
-export interface StreamFlow {
-  id: string;
-  requestsRead: number;
-  responsesWritten: number;
-  /** Responses written to gRPC whose bytes the transport has not yet taken. */
-  repliesInFlight: number;
-  /** Reading is paused because the client does not consume what it was sent. */
-  readingPaused: boolean;
-}
-
-interface LiveStream {
-  engine: StreamEngine;
-  flow: StreamFlow;
-  /** Writing waits for the client to read (write buffer full, or too many replies in flight). */
-  blocked: boolean;
-  /** A snapshot or a request arrived while blocked: the latest state is owed when the client reads again. */
-  owesCatchUp: boolean;
-  write(responses: XdsResponse[]): void;
-  /** Ends the stream with OK, so the client reconnects (to another replica) at once. */
-  end(): void;
-}
-
-/** NACK messages in logs are cut to this many characters (the admin API keeps REQUEST_LIMITS.errorMessageChars). */
-const LOGGED_NACK_CHARS = 1024;
-
 export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_REPLIES_IN_FLIGHT = 16;
 
@@ -113,22 +84,27 @@ export interface XdsServerOptions {
   maxRepliesInFlight?: number;
 }
 
-/** How long a new stream may wait before its first request. */
-const FIRST_REQUEST_TIMEOUT_MS = 30_000;
-
 export class XdsServer extends EventEmitter<XdsServerEvents> {
   private readonly server: grpc.Server;
-  private readonly streams = new Map<string, LiveStream>();
+  private readonly streams = new Map<string, ServedStream>();
   private streamCounter = 0;
   private readonly unsubscribe: () => void;
   private readonly logger: Logger;
   private readonly heartbeatTimer: NodeJS.Timeout | undefined;
-  private readonly maxRepliesInFlight: number;
+  private readonly streamHost: StreamHost;
 
   constructor(private readonly options: XdsServerOptions) {
     super();
     this.logger = options.logger.child({ component: 'xds' });
-    this.maxRepliesInFlight = Math.max(1, options.maxRepliesInFlight ?? DEFAULT_MAX_REPLIES_IN_FLIGHT);
+    this.streamHost = {
+      source: options.source,
+      logger: this.logger,
+      maxRepliesInFlight: Math.max(1, options.maxRepliesInFlight ?? DEFAULT_MAX_REPLIES_IN_FLIGHT),
+      resourceTtlMs: options.resourceTtlMs ?? 0,
+      emit: this.emit.bind(this),
+      listened: (event) => this.listenerCount(event) > 0,
+      forget: (stream) => void this.streams.delete(stream.engine.id),
+    };
     this.server = new grpc.Server({
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
@@ -185,7 +161,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
 
   /** Flow-control counters of every open stream. */
   streamFlows(): StreamFlow[] {
-    return [...this.streams.values()].map((s) => ({ ...s.flow }));
+    return [...this.streams.values()].map((s) => s.flow());
   }
 
   /** Ends every stream (clients reconnect elsewhere) and stops the server, forcing it after graceMs. */
@@ -220,7 +196,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   }
 
   /** Asks the source again which view the stream's node is owed; true when it moved (and was sent the new view). */
-  private moveToOwedView(stream: LiveStream): boolean {
+  private moveToOwedView(stream: ServedStream): boolean {
     const node = stream.engine.nodeInfo();
     const source = this.options.source;
     if (!node || !source.enterView) return false;
@@ -236,133 +212,9 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   }
 
   private serveStream(call: Duplex, protocol: XdsProtocol, api: XdsApi): void {
-    const id = String(++this.streamCounter);
-    const peer = call.getPeer();
-    const log = this.logger.child({ stream: id, protocol, api, peer });
-    const engine: StreamEngine = new StreamEngine({ id, protocol, api, peer, observer: this.observer(() => engine, log), resourceTtlMs: this.options.resourceTtlMs ?? 0 });
-    const encode = protocol === 'sotw' ? encodeSotwResponse : encodeDeltaResponse;
-    const read = protocol === 'sotw' ? readSotwRequest : readDeltaRequest;
-    let closed = false;
-    const flow: StreamFlow = { id, requestsRead: 0, responsesWritten: 0, repliesInFlight: 0, readingPaused: false };
-    const block = () => {
-      if (stream.blocked) return;
-      stream.blocked = true;
-      flow.readingPaused = true;
-      // Stop reading too: requests of a client that does not read its responses would otherwise pile up here.
-      call.pause();
-    };
-    // A slow client gets the latest state once it reads again, not every intermediate push queued in memory.
-    const unblockIfDrained = () => {
-      if (!stream.blocked || flow.repliesInFlight > 0 || call.writableNeedDrain || closed) return;
-      stream.blocked = false;
-      flow.readingPaused = false;
-      call.resume();
-      if (!stream.owesCatchUp) return;
-      stream.owesCatchUp = false;
-      log.debug('client caught up: sending the latest state');
-      stream.write(engine.catchUp(this.options.source.current(stream.engine.view)));
-    };
-    const stream: LiveStream = {
-      engine,
-      flow,
-      blocked: false,
-      owesCatchUp: false,
-      write: (responses) => {
-        // A batch (at most one response per type) is written whole: the engine has recorded it as sent.
-        for (const response of responses) {
-          flow.repliesInFlight += 1;
-          flow.responsesWritten += 1;
-          const accepted = call.write(encode(response), () => {
-            flow.repliesInFlight -= 1;
-            unblockIfDrained();
-          });
-          if (!accepted || flow.repliesInFlight >= this.maxRepliesInFlight) block();
-        }
-      },
-      end: () => call.end(),
-    };
-    call.on('drain', unblockIfDrained);
-    this.streams.set(id, stream);
-    this.emit('streamOpened', engine.info());
-    log.debug('stream opened');
-
-    let nodeLogged = false;
-    call.on('data', (raw: RawRequest) => {
-      if (closed) return;
-      flow.requestsRead += 1;
-      try {
-        const request = read(raw);
-        if (request.node && !nodeLogged) {
-          nodeLogged = true;
-          const node = request.node;
-          stream.engine.view = this.options.source.enterView?.(node) ?? DEFAULT_VIEW;
-          log.info(
-            {
-              node: truncate(node.id, LOGGED_NODE_ID_CHARS),
-              cluster: truncate(node.cluster, LOGGED_NODE_ID_CHARS),
-              userAgent: truncate(`${node.userAgentName} ${node.userAgentVersion}`.trim(), LOGGED_NODE_ID_CHARS),
-            },
-            'proxy connected',
-          );
-        }
-        // While the client does not read, a request only updates the subscription; the answer waits for the drain.
-        if (stream.blocked) {
-          engine.handleRequest(request, this.options.source.current(stream.engine.view), true);
-          stream.owesCatchUp = true;
-          return;
-        }
-        stream.write(engine.handleRequest(request, this.options.source.current(stream.engine.view)));
-      } catch (err) {
-        if (err instanceof RefusedRequest) {
-          log.warn({ reason: err.message }, 'request refused: ending the stream');
-          close(`refused: ${err.message}`);
-          call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: err.message });
-          return;
-        }
-        log.error({ err }, 'request failed');
-      }
-    });
-    const close = (reason: string) => {
-      if (closed) return;
-      closed = true;
-      this.streams.delete(id);
-      this.options.source.leaveView?.(engine.view);
-      this.emit('streamClosed', engine.info());
-      log.info({ node: truncate(engine.nodeInfo()?.id ?? '', LOGGED_NODE_ID_CHARS), reason }, 'stream closed');
-    };
-    call.on('end', () => {
-      close('client ended');
-      call.end();
-    });
-    call.on('error', (err) => close(`error: ${err.message}`));
-    call.on('cancelled', () => close('cancelled'));
-    call.on('close', () => close('closed'));
-    // grpc-js may take a cancellation before it hands the call over: its 'cancelled' event has then already fired.
-    if (call.cancelled) close('cancelled before the stream was served');
-    // A stream that never says what it wants holds memory and gets pushes for nothing: end it.
-    const firstRequestTimer = setTimeout(() => {
-      if (closed || flow.requestsRead > 0) return;
-      close('no request within the first-request timeout');
-      call.emit('error', { code: grpc.status.DEADLINE_EXCEEDED, details: `no request within ${FIRST_REQUEST_TIMEOUT_MS} ms` });
-    }, FIRST_REQUEST_TIMEOUT_MS);
-    firstRequestTimer.unref();
-    call.once('data', () => clearTimeout(firstRequestTimer));
-  }
-
-  private observer(engine: () => StreamEngine, log: Logger): StreamObserver {
-    return {
-      sent: (response, changeSeenAt) => {
-        log.debug({ type: response.typeUrl, version: response.version, nonce: response.nonce, resources: response.resources.length, removed: response.removed.length }, 'response sent');
-        this.emit('responseSent', engine(), response.typeUrl, response.resources.length, changeSeenAt);
-      },
-      acked: (typeUrl) => this.emit('ack', engine(), typeUrl),
-      nacked: (typeUrl, nack) => {
-        const node = truncate(engine().nodeInfo()?.id ?? '', LOGGED_NODE_ID_CHARS);
-        log.warn({ node, type: typeUrl, version: nack.version, nonce: nack.nonce, error: truncate(nack.message, LOGGED_NACK_CHARS) }, 'NACK: the client rejected a response');
-        this.emit('nack', engine(), typeUrl, nack);
-      },
-      ignored: (reason: string, request: XdsRequest) => log.debug({ reason, type: request.typeUrl, nonce: request.nonce }, 'request ignored'),
-    };
+    const stream = new ServedStream(this.streamHost, call, String(++this.streamCounter), protocol, api);
+    this.streams.set(stream.engine.id, stream);
+    stream.open();
   }
 
   /** Unary Fetch*: the current resources a SotW subscription with these names would get (all of them for CDS/LDS when none are named). */

@@ -64,10 +64,12 @@ export class StreamEngine {
   readonly protocol: XdsProtocol;
   readonly api: XdsApi;
   readonly peer: string;
-  readonly connectedAt = new Date();
+  /** Epoch milliseconds. */
+  private readonly connectedAt = Date.now();
   /** The view whose resources this stream receives: decided by its node, and again after a Gateway change. */
   view: string = DEFAULT_VIEW;
-  private readonly subscriptions = new Map<TypeUrl, Subscription>();
+  /** One per requested type, in the order of their first requests (a handful at most: a list, not a map). */
+  private subscriptions: readonly Subscription[] = [];
   private readonly fixedType: TypeUrl | undefined;
   private readonly observer: StreamObserver;
   private readonly resourceTtlMs: number;
@@ -102,7 +104,7 @@ export class StreamEngine {
     if (ttlMs === undefined) return [];
     const responses: XdsResponse[] = [];
     for (const typeUrl of PUSH_ORDER) {
-      const sub = this.subscriptions.get(typeUrl);
+      const sub = this.subscriptionFor(typeUrl);
       if (!sub?.requested || !sub.lastSent || !sub.settled() || sub.lastAckedVersion === undefined) continue;
       // Everything the client ACKed, also a resource whose removal it rejected: it keeps that resource, and a SotW
       // heartbeat is a complete response at the version it accepted last.
@@ -160,7 +162,7 @@ export class StreamEngine {
   /** A new snapshot: the responses this stream is owed, if any resource it follows changed. */
   handleSnapshot(snapshot: Snapshot, diff: SnapshotDiff): XdsResponse[] {
     const affected = PUSH_ORDER.filter((typeUrl) => {
-      const sub = this.subscriptions.get(typeUrl);
+      const sub = this.subscriptionFor(typeUrl);
       const changed = diff.get(typeUrl);
       if (!sub?.requested || !changed) return false;
       for (const name of changed) if (sub.covers(name) || sub.sent.has(name)) return true;
@@ -179,10 +181,10 @@ export class StreamEngine {
     const pending = new Set(typeUrls);
     for (const typeUrl of PUSH_ORDER) {
       if (!pending.has(typeUrl)) continue;
-      const sub = this.subscriptions.get(typeUrl);
+      const sub = this.subscriptionFor(typeUrl);
       if (!sub?.requested) continue;
       const dependent = DEPENDENT_TYPE[typeUrl];
-      const dependentSub = dependent && this.subscriptions.get(dependent);
+      const dependentSub = dependent && this.subscriptionFor(dependent);
       // What the client held before, to tell which clusters (listeners) changed: only needed with a dependent type.
       const before = dependentSub?.requested ? new Map(sub.sent) : undefined;
       const resources = snapshot.resources.get(typeUrl) ?? EMPTY;
@@ -236,7 +238,7 @@ export class StreamEngine {
     // The version describes everything the client holds after this response, whatever part of it was sent.
     const version = contentSetVersion(content);
     const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: sent, removed: [] };
-    this.track(sub, response, new Map(content.map((r) => [r.name, r.version])));
+    this.track(sub, response, sub.sotwHolds());
     return { response, adds, removes };
   }
 
@@ -251,7 +253,7 @@ export class StreamEngine {
 
   /** `holds`: what the client holds once it applies the response. SotW: only the latest nonce is current. */
   private track(sub: Subscription, response: XdsResponse, holds: ReadonlyMap<string, string>): void {
-    sub.recordWritten({ nonce: response.nonce, version: response.version, at: new Date(), holds, removed: response.removed }, this.protocol === 'sotw');
+    sub.recordWritten({ nonce: response.nonce, version: response.version, at: Date.now(), holds, removed: response.removed }, this.protocol === 'sotw');
   }
 
   private recordOutcome(typeUrl: TypeUrl, sub: Subscription, request: XdsRequest): void {
@@ -261,18 +263,25 @@ export class StreamEngine {
     else this.observer.nacked(typeUrl, outcome.nack);
   }
 
+  private subscriptionFor(typeUrl: TypeUrl): Subscription | undefined {
+    for (const sub of this.subscriptions) if (sub.typeUrl === typeUrl) return sub;
+    return undefined;
+  }
+
   private subscriptionOf(typeUrl: TypeUrl): Subscription {
-    let sub = this.subscriptions.get(typeUrl);
+    let sub = this.subscriptionFor(typeUrl);
     if (!sub) {
-      sub = new Subscription(typeUrl, this.protocol);
-      this.subscriptions.set(typeUrl, sub);
+      // The type's own constant rather than the request's copy of the string, which every stream would keep.
+      sub = new Subscription(PUSH_ORDER.find((known) => known === typeUrl) ?? typeUrl, this.protocol);
+      // A new list of exactly this length (concat allocates no more): an array pushed to keeps room for 16 more.
+      this.subscriptions = this.subscriptions.concat(sub);
     }
     return sub;
   }
 
   /** The subscription of one type, for read-only views (CSDS); undefined before the client requested it. */
   subscription(typeUrl: TypeUrl): Subscription | undefined {
-    const sub = this.subscriptions.get(typeUrl);
+    const sub = this.subscriptionFor(typeUrl);
     return sub?.requested ? sub : undefined;
   }
 
@@ -287,16 +296,17 @@ export class StreamEngine {
 
   info(): StreamInfo {
     const types = new Map<TypeUrl, TypeStreamInfo>();
-    for (const [typeUrl, sub] of this.subscriptions) {
+    for (const sub of this.subscriptions) {
+      const typeUrl = sub.typeUrl;
       const status: SyncStatus =
         sub.lastSent === undefined ? 'NOT_SENT' : sub.latestOutcome === 'ack' ? 'SYNCED' : sub.latestOutcome === 'nack' ? 'NACKED' : 'STALE';
       types.set(typeUrl, {
         typeUrl,
         wildcard: sub.wildcard,
         subscribed: sub.subscribedNames(),
-        ...(sub.lastSent ? { lastSentVersion: sub.lastSent.version, lastSentAt: sub.lastSent.at, lastSentNonce: sub.lastSent.nonce } : {}),
+        ...(sub.lastSent ? { lastSentVersion: sub.lastSent.version, lastSentAt: new Date(sub.lastSent.at), lastSentNonce: sub.lastSent.nonce } : {}),
         ...(sub.lastAckedVersion !== undefined ? { lastAckedVersion: sub.lastAckedVersion } : {}),
-        ...(sub.lastAckedAt ? { lastAckedAt: sub.lastAckedAt } : {}),
+        ...(sub.lastAckedAt !== undefined ? { lastAckedAt: new Date(sub.lastAckedAt) } : {}),
         ...(sub.lastNack ? { lastNack: sub.lastNack } : {}),
         status,
         acked: sub.acked,
@@ -308,7 +318,7 @@ export class StreamEngine {
       api: this.api,
       ...(this.node ? { node: this.node } : {}),
       peer: this.peer,
-      connectedAt: this.connectedAt,
+      connectedAt: new Date(this.connectedAt),
       view: this.view,
       types,
     };

@@ -11,6 +11,11 @@ export function isFullStateType(typeUrl: TypeUrl): boolean {
   return typeUrl === TYPE_URL.cluster || typeUrl === TYPE_URL.listener;
 }
 
+function someNameOutside(map: ReadonlyMap<string, string>, names: ReadonlySet<string>): boolean {
+  for (const name of map.keys()) if (!names.has(name)) return true;
+  return false;
+}
+
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -24,12 +29,19 @@ const ABSENT = '';
 export interface SentResponse {
   nonce: string;
   version: string;
-  at: Date;
+  /** When it was written, epoch milliseconds. */
+  at: number;
   /** name → version the client holds once it applies this response (SotW: the whole content; delta: what it carried). */
   holds: ReadonlyMap<string, string>;
   /** Delta: names this response told the client to drop. */
   removed: readonly string[];
 }
+
+/** The latest response written, as the admin API and CSDS report it: what it held is not kept past its answer. */
+export type LastSent = Pick<SentResponse, 'nonce' | 'version' | 'at'>;
+
+/** What an idle subscription shows for its maps that have nothing in them (they are created on first use). */
+const NONE: ReadonlyMap<string, never> = new Map<string, never>();
 
 /** What a client holds of one resource, as CSDS and the admin API report it. */
 export type ResourceStatus = 'ACKED' | 'NACKED' | 'REQUESTED' | 'DOES_NOT_EXIST';
@@ -46,24 +58,26 @@ export class Subscription {
   /** SotW: the client named resources explicitly ('*' included), so from now on an empty list means "none". */
   private namedExplicitly = false;
   /** Delta: names a wildcard stream unsubscribed explicitly; each is owed an answer (resources or removed_resources). */
-  private readonly owedNames = new Set<string>();
+  private owedNames: Set<string> | undefined;
   private sortedNames: string[] | undefined;
   /** SotW: the list of the request that last changed the names (its strings are the ones in `names`). */
   private lastList: readonly string[] = [];
 
   // The per-resource maps. What is owed is computed against `sent`; `acked` and `rejected` describe the client.
-  /** name → version the client holds once it applies every response written so far (ABSENT: told it does not exist). */
-  readonly sent = new Map<string, string>();
-  /** Responses written and not yet answered, by nonce (SotW keeps only the latest; delta may have several). */
-  readonly inFlight = new Map<string, SentResponse>();
-  /** name → version the client confirmed holding, by ACKing a response that carried it. */
-  readonly acked = new Map<string, string>();
-  /** name → version the client refused in a NACK and has not accepted since. */
-  readonly rejected = new Map<string, string>();
+  // Thousands of subscriptions sit idle with nothing in flight and nothing rejected: the in-flight and rejected
+  // maps exist only while they hold something. In SotW, what a response holds is the `sent` map itself, and once ACKed it is the
+  // `acked` map too: a map shared so is copied before it changes (the *Shared flags), never changed in place.
+  private sentVersions = new Map<string, string>();
+  private sentShared = false;
+  private inFlightByNonce: Map<string, SentResponse> | undefined;
+  private ackedVersions: ReadonlyMap<string, string> = new Map<string, string>();
+  private ackedShared = false;
+  private rejectedVersions: Map<string, string> | undefined;
 
-  lastSent?: SentResponse;
+  lastSent?: LastSent;
   lastAckedVersion?: string;
-  lastAckedAt?: Date;
+  /** When the latest ACK arrived, epoch milliseconds. */
+  lastAckedAt?: number;
   lastNack?: NackRecord;
   /** Outcome of the latest response: undefined while it is in flight. */
   latestOutcome?: 'ack' | 'nack';
@@ -72,6 +86,49 @@ export class Subscription {
     readonly typeUrl: TypeUrl,
     readonly protocol: XdsProtocol,
   ) {}
+
+  /** name → version the client holds once it applies every response written so far (ABSENT: told it does not exist). */
+  get sent(): ReadonlyMap<string, string> {
+    return this.sentVersions;
+  }
+
+  /** name → version the client confirmed holding, by ACKing a response that carried it. */
+  get acked(): ReadonlyMap<string, string> {
+    return this.ackedVersions;
+  }
+
+  /** Responses written and not yet answered, by nonce (SotW keeps only the latest; delta may have several). */
+  get inFlight(): ReadonlyMap<string, SentResponse> {
+    return this.inFlightByNonce ?? NONE;
+  }
+
+  /** name → version the client refused in a NACK and has not accepted since. */
+  get rejected(): ReadonlyMap<string, string> {
+    return this.rejectedVersions ?? NONE;
+  }
+
+  /** `sent`, to change: a copy first if a response holds it. */
+  private ownSent(): Map<string, string> {
+    if (this.sentShared) {
+      this.sentVersions = new Map(this.sentVersions);
+      this.sentShared = false;
+    }
+    return this.sentVersions;
+  }
+
+  /** `acked`, to change: a copy first if it is a response's holds. */
+  private ownAcked(): Map<string, string> {
+    if (this.ackedShared) {
+      this.ackedVersions = new Map(this.ackedVersions);
+      this.ackedShared = false;
+    }
+    // Not shared: the map is this subscription's own.
+    return this.ackedVersions as Map<string, string>;
+  }
+
+  private forgetRejected(name: string): void {
+    if (this.rejectedVersions?.delete(name) && this.rejectedVersions.size === 0) this.rejectedVersions = undefined;
+  }
 
   /**
    * State-of-the-world: the request lists the complete set of wanted names. An empty list on the first request for a
@@ -92,10 +149,21 @@ export class Subscription {
     if (!changed) return false;
     this.wildcard = wildcard;
     this.names = explicit;
-    this.lastList = requested;
+    // A copy: the decoded request's list may have room for more names than it holds.
+    this.lastList = requested.slice();
     this.sortedNames = undefined;
     // SotW clients forget resources they no longer name.
-    if (!wildcard) for (const map of [this.sent, this.acked, this.rejected]) for (const name of map.keys()) if (!explicit.has(name)) map.delete(name);
+    if (!wildcard) {
+      if (someNameOutside(this.sent, explicit)) {
+        const sent = this.ownSent();
+        for (const name of sent.keys()) if (!explicit.has(name)) sent.delete(name);
+      }
+      if (someNameOutside(this.acked, explicit)) {
+        const acked = this.ownAcked();
+        for (const name of acked.keys()) if (!explicit.has(name)) acked.delete(name);
+      }
+      for (const name of this.rejected.keys()) if (!explicit.has(name)) this.forgetRejected(name);
+    }
     if (first || isFullStateType(this.typeUrl)) this.answerOwed = true;
     return true;
   }
@@ -110,7 +178,7 @@ export class Subscription {
     if (firstRequest) {
       this.requested = true;
       if (subscribe.length === 0 && isFullStateType(this.typeUrl)) this.wildcard = true;
-      for (const [name, version] of Object.entries(initial)) this.sent.set(name, version);
+      for (const [name, version] of Object.entries(initial)) this.ownSent().set(name, version);
     }
     this.sortedNames = undefined;
     for (const name of subscribe) {
@@ -119,7 +187,7 @@ export class Subscription {
         continue;
       }
       this.names.add(name);
-      if (!firstRequest || !Object.hasOwn(initial, name)) this.sent.delete(name);
+      if (!firstRequest || !Object.hasOwn(initial, name)) this.ownSent().delete(name);
     }
     for (const name of unsubscribe) {
       if (name === WILDCARD) {
@@ -128,13 +196,13 @@ export class Subscription {
       }
       const wasNamed = this.names.delete(name);
       if (!this.wildcard) {
-        this.sent.delete(name);
-        this.acked.delete(name);
-        this.rejected.delete(name);
+        this.ownSent().delete(name);
+        this.ownAcked().delete(name);
+        this.forgetRejected(name);
       } else if (wasNamed) {
         // The protocol requires an answer: the resource again if the wildcard covers it, else removed_resources.
-        this.sent.delete(name);
-        this.owedNames.add(name);
+        this.ownSent().delete(name);
+        (this.owedNames ??= new Set()).add(name);
       }
     }
   }
@@ -176,9 +244,15 @@ export class Subscription {
 
   /** SotW: the client holds exactly this content once it applies the response being written. */
   recordSotwSent(content: readonly EncodedResource[]): void {
-    this.sent.clear();
-    for (const r of content) this.sent.set(r.name, r.version);
+    this.sentVersions = new Map(content.map((r) => [r.name, r.version]));
+    this.sentShared = false;
     this.answerOwed = false;
+  }
+
+  /** SotW: what the client holds once it applies the response just recorded: `sent` itself, copied before it next changes. */
+  sotwHolds(): ReadonlyMap<string, string> {
+    this.sentShared = true;
+    return this.sentVersions;
   }
 
   /** Delta: what is owed — resources the client lacks or holds at another version, and names to remove. */
@@ -190,13 +264,13 @@ export class Subscription {
       const held = this.sent.get(name);
       if (resource && this.covers(name)) {
         if (held !== resource.version) updated.push(resource);
-      } else if (!resource && held !== ABSENT && (held !== undefined || this.names.has(name) || this.owedNames.has(name))) {
+      } else if (!resource && held !== ABSENT && (held !== undefined || this.names.has(name) || this.owedNames?.has(name))) {
         removed.push(name);
       }
     };
     if (this.wildcard) {
       for (const name of resources.keys()) consider(name);
-      for (const name of new Set([...this.names, ...this.sent.keys(), ...this.owedNames])) if (!resources.has(name)) consider(name);
+      for (const name of new Set([...this.names, ...this.sent.keys(), ...(this.owedNames ?? [])])) if (!resources.has(name)) consider(name);
     } else {
       for (const name of this.names) consider(name);
     }
@@ -207,25 +281,26 @@ export class Subscription {
 
   /** Delta: the client holds these versions and knows these names are gone once it applies the response. */
   recordDeltaSent(updated: readonly EncodedResource[], removed: readonly string[]): void {
-    for (const r of updated) this.sent.set(r.name, r.version);
+    const sent = this.ownSent();
+    for (const r of updated) sent.set(r.name, r.version);
     for (const name of removed) {
-      if (this.names.has(name)) this.sent.set(name, ABSENT);
-      else this.sent.delete(name);
+      if (this.names.has(name)) sent.set(name, ABSENT);
+      else sent.delete(name);
     }
-    this.owedNames.clear();
+    this.owedNames = undefined;
     this.answerOwed = false;
   }
 
   /** Forget what the client holds for a name so it is sent again (a cluster changed: Envoy re-warms its EDS). */
   forget(name: string): void {
-    this.sent.delete(name);
+    if (this.sent.has(name)) this.ownSent().delete(name);
   }
 
   /** A response was written: it awaits the client's answer. SotW replaces what was in flight (only its nonce is current). */
   recordWritten(response: SentResponse, replacesInFlight: boolean): void {
-    if (replacesInFlight) this.inFlight.clear();
-    this.inFlight.set(response.nonce, response);
-    this.lastSent = response;
+    if (replacesInFlight || !this.inFlightByNonce) this.inFlightByNonce = new Map();
+    this.inFlightByNonce.set(response.nonce, response);
+    this.lastSent = { nonce: response.nonce, version: response.version, at: response.at };
     this.latestOutcome = undefined;
   }
 
@@ -236,50 +311,55 @@ export class Subscription {
 
   /** The client answered the response with this nonce: an ACK, or a NACK when errorMessage is set. */
   recordAnswer(nonce: string, errorMessage: string | undefined): { ack: true } | { ack: false; nack: NackRecord } | undefined {
-    const answered = this.inFlight.get(nonce);
-    if (!answered) return undefined;
+    const inFlight = this.inFlightByNonce;
+    const answered = inFlight?.get(nonce);
+    if (!inFlight || !answered) return undefined;
     const isLatest = nonce === this.lastSent?.nonce;
     // Everything written before the answered response has been processed by the client too.
     const processed: SentResponse[] = [];
-    for (const [key, response] of this.inFlight) {
-      this.inFlight.delete(key);
+    for (const [key, response] of inFlight) {
+      inFlight.delete(key);
       if (key === nonce) break;
       processed.push(response);
     }
+    if (inFlight.size === 0) this.inFlightByNonce = undefined;
     if (errorMessage !== undefined) {
       const nack: NackRecord = { version: answered.version, nonce, message: errorMessage, at: new Date() };
       this.lastNack = nack;
       if (isLatest) this.latestOutcome = 'nack';
-      if (this.protocol === 'sotw') this.rejected.clear();
-      for (const [name, version] of answered.holds) if (this.acked.get(name) !== version) this.rejected.set(name, version);
+      if (this.protocol === 'sotw') this.rejectedVersions = undefined;
+      for (const [name, version] of answered.holds) if (this.acked.get(name) !== version) (this.rejectedVersions ??= new Map()).set(name, version);
       return { ack: false, nack };
     }
     for (const response of [...processed, answered]) this.applyAck(response);
     this.lastAckedVersion = answered.version;
-    this.lastAckedAt = new Date();
+    this.lastAckedAt = Date.now();
     if (isLatest) this.latestOutcome = 'ack';
     return { ack: true };
   }
 
   private applyAck(response: SentResponse): void {
-    // SotW: an ACKed response replaces the whole set; delta: each resource it carried.
+    // SotW: an ACKed response replaces the whole set (its holds become `acked`); delta: each resource it carried.
     if (this.protocol === 'sotw') {
-      this.acked.clear();
-      this.rejected.clear();
+      this.ackedVersions = response.holds;
+      this.ackedShared = true;
+      this.rejectedVersions = undefined;
+      return;
     }
+    const acked = this.ownAcked();
     for (const [name, version] of response.holds) {
-      this.acked.set(name, version);
-      this.rejected.delete(name);
+      acked.set(name, version);
+      this.forgetRejected(name);
     }
     for (const name of response.removed) {
-      this.acked.delete(name);
-      this.rejected.delete(name);
+      acked.delete(name);
+      this.forgetRejected(name);
     }
   }
 
   /** Whether nothing written is still awaiting its answer (heartbeats are sent only then). */
   settled(): boolean {
-    return this.inFlight.size === 0;
+    return this.inFlightByNonce === undefined;
   }
 
   /** One resource as the client holds it: status, the version it ACKed (if any), and what it refused. */

@@ -159,6 +159,11 @@ function bounded(value: string | undefined, max: number, what: string): string {
   return text;
 }
 
+// A node without locality, features or metadata shares these: every stream keeps its node.
+const NO_LOCALITY: NodeInfo['locality'] = Object.freeze({});
+const NO_FEATURES = Object.freeze<string[]>([]) as string[];
+const NO_METADATA: NonNullable<NodeInfo['metadata']> = Object.freeze({});
+
 function readNode(raw: RawNode | null | undefined): NodeInfo | undefined {
   if (!raw) return undefined;
   const build = raw.user_agent_build_version?.version;
@@ -170,14 +175,15 @@ function readNode(raw: RawNode | null | undefined): NodeInfo | undefined {
   const region = bounded(locality?.region, field, 'locality.region');
   const zone = bounded(locality?.zone, field, 'locality.zone');
   const subZone = bounded(locality?.sub_zone, field, 'locality.sub_zone');
+  const metadata = plainNodeMetadata(raw.metadata);
   return {
     id: bounded(raw.id, REQUEST_LIMITS.nodeIdChars, 'id'),
     cluster: bounded(raw.cluster, field, 'cluster'),
-    locality: { ...(region ? { region } : {}), ...(zone ? { zone } : {}), ...(subZone ? { subZone } : {}) },
+    locality: region || zone || subZone ? { ...(region ? { region } : {}), ...(zone ? { zone } : {}), ...(subZone ? { subZone } : {}) } : NO_LOCALITY,
     userAgentName: bounded(raw.user_agent_name, field, 'user_agent_name'),
     userAgentVersion: bounded(raw.user_agent_version, field, 'user_agent_version') || (build ? `${build.major_number ?? 0}.${build.minor_number ?? 0}.${build.patch ?? 0}` : ''),
-    clientFeatures: features,
-    metadata: plainNodeMetadata(raw.metadata),
+    clientFeatures: features.length > 0 ? features : NO_FEATURES,
+    metadata: Object.keys(metadata).length > 0 ? metadata : NO_METADATA,
   };
 }
 

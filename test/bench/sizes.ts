@@ -34,7 +34,9 @@ export const QUICK: Sizes = {
   watchRounds: 30,
   fan: { streams: 200, connections: 10, smallRounds: 6, largeEndpoints: 2_000, largeRounds: 3 },
   churn: { seconds: 8, rate: 300, streams: 100, servicesPerStream: 10, connections: 10, drainSeconds: 3 },
-  idle: { streams: 600, connections: 10 },
+  // Fewer streams and the steps drown in each server's own RSS jitter (a few MB as its heap is collected): at 600,
+  // the bare server's slope ranged from 0 to 16 KiB a stream between runs of the same code.
+  idle: { streams: 2_000, connections: 10 },
   adminRepeats: 1,
   configFollowRounds: 6,
 };

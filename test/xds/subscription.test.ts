@@ -14,7 +14,7 @@ function resources(services: string[]) {
 }
 
 function written(sub: Subscription, nonce: string, holds: Record<string, string>, removed: string[] = []) {
-  sub.recordWritten({ nonce, version: `v-${nonce}`, at: new Date(), holds: new Map(Object.entries(holds)), removed }, sub.protocol === 'sotw');
+  sub.recordWritten({ nonce, version: `v-${nonce}`, at: Date.now(), holds: new Map(Object.entries(holds)), removed }, sub.protocol === 'sotw');
 }
 
 describe('state-of-the-world names', () => {
@@ -75,6 +75,23 @@ describe('state-of-the-world names', () => {
     expect([...sub.sent.keys()]).toEqual(['b']);
     expect([...sub.acked.keys()]).toEqual(['b']);
     expect(sub.sotwDiffers(sub.current(eds))).toBe(false);
+  });
+
+  it('keeps what a response in flight holds, and what was ACKed, when sent versions change after it', () => {
+    const { eds } = resources(['a', 'b']);
+    const sub = new Subscription(EDS, 'sotw');
+    sub.setSotwNames(['a', 'b']);
+    sub.recordSotwSent(sub.current(eds));
+    const holds = sub.sotwHolds();
+    sub.recordWritten({ nonce: '1', version: 'v-1', at: Date.now(), holds, removed: [] }, true);
+    // A cluster changed: its assignment is owed again, while the response in flight still carries it.
+    sub.forget('a');
+    expect([...sub.sent.keys()]).toEqual(['b']);
+    sub.recordAnswer('1', undefined);
+    expect([...sub.acked.keys()].sort()).toEqual(['a', 'b']);
+    sub.setSotwNames(['b']);
+    expect([...sub.acked.keys()]).toEqual(['b']);
+    expect([...holds.keys()].sort()).toEqual(['a', 'b']);
   });
 });
 
