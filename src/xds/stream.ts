@@ -3,7 +3,7 @@
 // request or a new snapshot. Framing and I/O live elsewhere; this module only decides.
 import { DEFAULT_VIEW, PUSH_ORDER, TYPE_URL, isTypeUrl, type ResourceMap, type Snapshot, type SnapshotDiff, type TypeUrl } from '../snapshot/types.js';
 import { contentSetVersion } from '../snapshot/encode.js';
-import { Subscription, isFullStateType } from './subscription.js';
+import { Subscription, isFullStateType, wholeSetOf } from './subscription.js';
 import type { NackRecord, NodeInfo, StreamInfo, SyncStatus, TypeStreamInfo, XdsApi, XdsProtocol } from './types.js';
 import type { XdsRequest, XdsResponse } from './wire.js';
 
@@ -186,7 +186,7 @@ export class StreamEngine {
       const dependent = DEPENDENT_TYPE[typeUrl];
       const dependentSub = dependent && this.subscriptionFor(dependent);
       // What the client held before, to tell which clusters (listeners) changed: only needed with a dependent type.
-      const before = dependentSub?.requested ? new Map(sub.sent) : undefined;
+      const before = dependentSub?.requested ? sub.sentSoFar() : undefined;
       const resources = snapshot.resources.get(typeUrl) ?? EMPTY;
       const next = this.protocol === 'sotw' ? this.sotwResponse(typeUrl, sub, resources) : this.deltaResponse(typeUrl, sub, resources, snapshot.version);
       if (!next) continue;
@@ -212,6 +212,9 @@ export class StreamEngine {
   }
 
   private sotwResponse(typeUrl: TypeUrl, sub: Subscription, resources: ResourceMap): Built | undefined {
+    // A wildcard stream is sent whole maps: one set of versions per map serves every such stream.
+    const whole = sub.wildcard ? wholeSetOf(resources) : undefined;
+    if (!sub.answerOwed && whole && sub.sent === whole.versions) return undefined;
     const content = sub.current(resources);
     if (!sub.answerOwed && !sub.sotwDiffers(content)) return undefined;
     // Named types (EDS/RDS): nothing to say about names that do not exist yet; they are sent when they appear.
@@ -232,11 +235,11 @@ export class StreamEngine {
     }
     const removes = isFullStateType(typeUrl) && sub.sent.size > stillHeld;
     const sent = changedOnly ? content.filter((r) => sub.sent.get(r.name) !== r.version) : content;
-    sub.recordSotwSent(content);
+    sub.recordSotwSent(content, whole);
     // An empty CDS/LDS response is meaningful (every resource is gone); an empty EDS/RDS one says nothing.
     if (sent.length === 0 && !isFullStateType(typeUrl)) return undefined;
     // The version describes everything the client holds after this response, whatever part of it was sent.
-    const version = contentSetVersion(content);
+    const version = whole?.setVersion ?? contentSetVersion(content);
     const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: sent, removed: [] };
     this.track(sub, response, sub.sotwHolds());
     return { response, adds, removes };

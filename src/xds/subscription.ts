@@ -1,6 +1,7 @@
 // Everything one stream knows about one resource type, in one place: what the client wants (names, wildcard), what it
 // was sent, what it confirmed and what it rejected. The same state serves state-of-the-world and delta; only how a
 // request changes it differs. The stream engine (stream.ts) decides what to send from it; the admin API and CSDS read it.
+import { contentSetVersion } from '../snapshot/encode.js';
 import { TYPE_URL, type EncodedResource, type ResourceMap, type TypeUrl } from '../snapshot/types.js';
 import type { NackRecord, XdsProtocol } from './types.js';
 
@@ -42,6 +43,29 @@ export type LastSent = Pick<SentResponse, 'nonce' | 'version' | 'at'>;
 
 /** What an idle subscription shows for its maps that have nothing in them (they are created on first use). */
 const NONE: ReadonlyMap<string, never> = new Map<string, never>();
+
+/** A whole resource map as a wildcard SotW client holds it: name → version, and the set's version. */
+export interface WholeSet {
+  versions: ReadonlyMap<string, string>;
+  setVersion: string;
+}
+
+/**
+ * One WholeSet per resource map (a snapshot's maps are shared by every stream that receives them, and replaced, never
+ * changed): every wildcard stream sent that map holds the same object, not a copy of its own per stream.
+ */
+const wholeSets = new WeakMap<ResourceMap, WholeSet>();
+
+export function wholeSetOf(resources: ResourceMap): WholeSet {
+  let whole = wholeSets.get(resources);
+  if (!whole) {
+    const versions = new Map<string, string>();
+    for (const [name, resource] of resources) versions.set(name, resource.version);
+    whole = { versions, setVersion: contentSetVersion(resources.values()) };
+    wholeSets.set(resources, whole);
+  }
+  return whole;
+}
 
 /** What a client holds of one resource, as CSDS and the admin API report it. */
 export type ResourceStatus = 'ACKED' | 'NACKED' | 'REQUESTED' | 'DOES_NOT_EXIST';
@@ -242,11 +266,25 @@ export class Subscription {
     return content.some((r) => this.sent.get(r.name) !== r.version);
   }
 
-  /** SotW: the client holds exactly this content once it applies the response being written. */
-  recordSotwSent(content: readonly EncodedResource[]): void {
-    this.sentVersions = new Map(content.map((r) => [r.name, r.version]));
-    this.sentShared = false;
+  /**
+   * SotW: the client holds exactly this content once it applies the response being written. `whole`: the content is
+   * a whole resource map, whose versions every stream shares.
+   */
+  recordSotwSent(content: readonly EncodedResource[], whole?: WholeSet): void {
+    if (whole) {
+      this.sentVersions = whole.versions as Map<string, string>;
+      this.sentShared = true;
+    } else {
+      this.sentVersions = new Map(content.map((r) => [r.name, r.version]));
+      this.sentShared = false;
+    }
     this.answerOwed = false;
+  }
+
+  /** What the client holds now, kept as it is: a change to `sent` after this copies first. */
+  sentSoFar(): ReadonlyMap<string, string> {
+    this.sentShared = true;
+    return this.sentVersions;
   }
 
   /** SotW: what the client holds once it applies the response just recorded: `sent` itself, copied before it next changes. */

@@ -19,6 +19,26 @@ function engine(protocol: 'sotw' | 'delta', fixedType?: (typeof TYPE_URL)[keyof 
 const names = (r: XdsResponse) => r.resources.map((x) => x.name);
 
 describe('state-of-the-world', () => {
+  it('wildcard streams sent the same map share one record of what they hold, and a stream narrowing its list copies it', () => {
+    const seq = new SnapshotSequence();
+    const { snapshot } = seq.next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2)] });
+    const streams = [engine('sotw').engine, engine('sotw').engine];
+    for (const e of streams) {
+      const [cds] = e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: '', resourceNames: [] }, snapshot);
+      expect(cds!.version).toBe(snapshot.typeVersions.get(TYPE_URL.cluster));
+      e.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: cds!.nonce, resourceNames: [] }, snapshot);
+    }
+    const [one, two] = streams.map((e) => e.subscription(TYPE_URL.cluster)!);
+    expect(one!.sent).toBe(two!.sent);
+    expect(one!.acked).toBe(two!.sent);
+    // The first stream now names only `a`: its own record changes, the other stream's (and the shared one) does not.
+    const [narrowed] = streams[0]!.handleRequest({ typeUrl: TYPE_URL.cluster, nonce: streams[0]!.info().types.get(TYPE_URL.cluster)!.lastSentNonce!, resourceNames: ['a'] }, snapshot);
+    expect(names(narrowed!)).toEqual(['a']);
+    expect([...one!.sent.keys()]).toEqual(['a']);
+    expect([...two!.sent.keys()]).toEqual(['a', 'b']);
+    expect([...two!.acked.keys()]).toEqual(['a', 'b']);
+  });
+
   it('answers a wildcard CDS request with the full set and a named EDS request with exactly the named', () => {
     const seq = new SnapshotSequence();
     const { snapshot } = seq.next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2)] });
