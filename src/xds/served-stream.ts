@@ -51,6 +51,9 @@ type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** NACK messages in logs are cut to this many characters (the admin API keeps REQUEST_LIMITS.errorMessageChars). */
 const LOGGED_NACK_CHARS = 1024;
 
+/** Response → its bytes, for responses shared by streams (a push's shared responses key the protocol in). */
+const encodedResponses = new WeakMap<XdsResponse, Buffer>();
+
 /** How long a new stream may wait before its first request. */
 export const FIRST_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -113,16 +116,25 @@ export class ServedStream implements StreamObserver {
 
   /** Writes a batch (at most one response per type) whole: the engine has recorded it as sent. */
   write(responses: readonly XdsResponse[]): void {
-    const encode = this.engine.protocol === 'sotw' ? encodeSotwResponse : encodeDeltaResponse;
     for (const response of responses) {
       this.repliesInFlight += 1;
       this.responsesWritten += 1;
-      const accepted = this.call.write(encode(response), () => {
+      const accepted = this.call.write(this.encoded(response), () => {
         this.repliesInFlight -= 1;
         this.unblockIfDrained();
       });
       if (!accepted || this.repliesInFlight >= this.host.maxRepliesInFlight) this.block();
     }
+  }
+
+  /** A response's bytes: encoded once however many streams of a push share the response (shared-responses.ts). */
+  private encoded(response: XdsResponse): Buffer {
+    let bytes = encodedResponses.get(response);
+    if (!bytes) {
+      bytes = this.engine.protocol === 'sotw' ? encodeSotwResponse(response) : encodeDeltaResponse(response);
+      encodedResponses.set(response, bytes);
+    }
+    return bytes;
   }
 
   /** Ends the stream with OK, so the client reconnects (to another replica) at once. */

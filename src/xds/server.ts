@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { contentSetVersion } from '../snapshot/encode.js';
 import { DEFAULT_VIEW, TYPE_URL, isTypeUrl, type Snapshot, type SnapshotDiff, type SnapshotSource, type TypeUrl, type ViewUpdate } from '../snapshot/types.js';
 import { csdsService } from './csds.js';
+import { SharedResponses } from './shared-responses.js';
 import { ServedStream, type Duplex, type StreamFlow, type StreamHost } from './served-stream.js';
 import { Subscription } from './subscription.js';
 import type { StreamInfo, XdsApi, XdsProtocol, XdsServerEvents } from './types.js';
@@ -177,6 +178,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   }
 
   private push(snapshot: Snapshot, diff: SnapshotDiff, views: ReadonlyMap<string, ViewUpdate> | undefined, regroup: boolean): void {
+    // Streams owed the same response get one object and one encoding of it.
+    const shared = new SharedResponses();
     for (const stream of this.streams.values()) {
       try {
         // After a Gateway change a node may match another gateway: it moves to that view and gets all it is owed.
@@ -188,7 +191,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
           stream.owesCatchUp = true;
           continue;
         }
-        stream.write(stream.engine.handleSnapshot(update.snapshot, update.diff));
+        stream.write(stream.engine.handleSnapshot(update.snapshot, update.diff, shared));
       } catch (err) {
         this.logger.error({ err, stream: stream.engine.id }, 'push failed');
       }

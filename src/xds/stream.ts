@@ -1,8 +1,9 @@
 // The stream engine: one per xDS stream, whatever its protocol (SotW or delta) or API (ADS or per-type). It
 // applies requests to the subscriptions, tells ACKs from NACKs, and decides what the stream is owed after a
 // request or a new snapshot. Framing and I/O live elsewhere; this module only decides.
-import { DEFAULT_VIEW, PUSH_ORDER, TYPE_URL, isTypeUrl, type ResourceMap, type Snapshot, type SnapshotDiff, type TypeUrl } from '../snapshot/types.js';
+import { DEFAULT_VIEW, PUSH_ORDER, TYPE_URL, isTypeUrl, type EncodedResource, type ResourceMap, type Snapshot, type SnapshotDiff, type TypeUrl } from '../snapshot/types.js';
 import { contentSetVersion } from '../snapshot/encode.js';
+import type { SharedResponses } from './shared-responses.js';
 import { Subscription, isFullStateType, wholeSetOf } from './subscription.js';
 import type { NackRecord, NodeInfo, StreamInfo, SyncStatus, TypeStreamInfo, XdsApi, XdsProtocol } from './types.js';
 import type { XdsRequest, XdsResponse } from './wire.js';
@@ -160,7 +161,7 @@ export class StreamEngine {
   }
 
   /** A new snapshot: the responses this stream is owed, if any resource it follows changed. */
-  handleSnapshot(snapshot: Snapshot, diff: SnapshotDiff): XdsResponse[] {
+  handleSnapshot(snapshot: Snapshot, diff: SnapshotDiff, shared?: SharedResponses): XdsResponse[] {
     const affected = PUSH_ORDER.filter((typeUrl) => {
       const sub = this.subscriptionFor(typeUrl);
       const changed = diff.get(typeUrl);
@@ -168,7 +169,7 @@ export class StreamEngine {
       for (const name of changed) if (sub.covers(name) || sub.sent.has(name)) return true;
       return false;
     });
-    return affected.length ? this.respond(snapshot, affected) : [];
+    return affected.length ? this.respond(snapshot, affected, shared) : [];
   }
 
   /** Everything owed on every requested type: after pushes and requests were held for a client that did not read. */
@@ -176,7 +177,10 @@ export class StreamEngine {
     return this.respond(snapshot, [...PUSH_ORDER]);
   }
 
-  private respond(snapshot: Snapshot, typeUrls: TypeUrl[]): XdsResponse[] {
+  /** `shared`: a push's responses, which streams owed the same one share (not with resource TTLs, set per stream). */
+  private respond(snapshot: Snapshot, typeUrls: TypeUrl[], shared?: SharedResponses): XdsResponse[] {
+    const ttlMs = this.ttlMs();
+    const sharing = ttlMs === undefined ? shared : undefined;
     const built: Built[] = [];
     const pending = new Set(typeUrls);
     for (const typeUrl of PUSH_ORDER) {
@@ -188,7 +192,7 @@ export class StreamEngine {
       // What the client held before, to tell which clusters (listeners) changed: only needed with a dependent type.
       const before = dependentSub?.requested ? sub.sentSoFar() : undefined;
       const resources = snapshot.resources.get(typeUrl) ?? EMPTY;
-      const next = this.protocol === 'sotw' ? this.sotwResponse(typeUrl, sub, resources) : this.deltaResponse(typeUrl, sub, resources, snapshot.version);
+      const next = this.protocol === 'sotw' ? this.sotwResponse(typeUrl, sub, resources, sharing) : this.deltaResponse(typeUrl, sub, resources, snapshot.version, sharing);
       if (!next) continue;
       built.push(next);
       if (dependent && dependentSub && before) {
@@ -203,7 +207,6 @@ export class StreamEngine {
     const removalsOnly = built.filter((b) => b.removes && !b.adds);
     removalsOnly.sort((a, b) => REMOVAL_ORDER.indexOf(a.response.typeUrl) - REMOVAL_ORDER.indexOf(b.response.typeUrl));
     const responses = [...built.filter((b) => !(b.removes && !b.adds)), ...removalsOnly].map((b) => b.response);
-    const ttlMs = this.ttlMs();
     for (const response of responses) {
       if (ttlMs !== undefined) response.ttlMs = ttlMs;
       this.observer.sent(response, snapshot.changeSeenAt);
@@ -211,7 +214,7 @@ export class StreamEngine {
     return responses;
   }
 
-  private sotwResponse(typeUrl: TypeUrl, sub: Subscription, resources: ResourceMap): Built | undefined {
+  private sotwResponse(typeUrl: TypeUrl, sub: Subscription, resources: ResourceMap, shared: SharedResponses | undefined): Built | undefined {
     // A wildcard stream is sent whole maps: one set of versions per map serves every such stream.
     const whole = sub.wildcard ? wholeSetOf(resources) : undefined;
     if (!sub.answerOwed && whole && sub.sent === whole.versions) return undefined;
@@ -240,16 +243,16 @@ export class StreamEngine {
     if (sent.length === 0 && !isFullStateType(typeUrl)) return undefined;
     // The version describes everything the client holds after this response, whatever part of it was sent.
     const version = whole?.setVersion ?? contentSetVersion(content);
-    const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: sent, removed: [] };
+    const response = this.newResponse(shared, typeUrl, version, sent, [], whole !== undefined && !changedOnly);
     this.track(sub, response, sub.sotwHolds());
     return { response, adds, removes };
   }
 
-  private deltaResponse(typeUrl: TypeUrl, sub: Subscription, resources: ResourceMap, version: string): Built | undefined {
+  private deltaResponse(typeUrl: TypeUrl, sub: Subscription, resources: ResourceMap, version: string, shared: SharedResponses | undefined): Built | undefined {
     const { updated, removed } = sub.deltaOwed(resources);
     if (updated.length === 0 && removed.length === 0) return undefined;
     sub.recordDeltaSent(updated, removed);
-    const response: XdsResponse = { typeUrl, nonce: this.nextNonce(), version, resources: updated, removed };
+    const response = this.newResponse(shared, typeUrl, version, updated, removed);
     this.track(sub, response, new Map(updated.map((r) => [r.name, r.version])));
     return { response, adds: updated.length > 0, removes: removed.length > 0 };
   }
@@ -290,6 +293,18 @@ export class StreamEngine {
 
   nodeInfo(): NodeInfo | undefined {
     return this.node;
+  }
+
+  /** A response of this stream's own, or the push's shared one for the same contents. */
+  private newResponse(
+    shared: SharedResponses | undefined,
+    typeUrl: TypeUrl,
+    version: string,
+    resources: readonly EncodedResource[],
+    removed: readonly string[],
+    wholeSet = false,
+  ): XdsResponse {
+    return shared?.responseFor(this.protocol, typeUrl, version, resources, removed, wholeSet) ?? { typeUrl, nonce: this.nextNonce(), version, resources, removed };
   }
 
   private nextNonce(): string {

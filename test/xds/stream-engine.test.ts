@@ -1,6 +1,7 @@
 // Protocol rules decided by the stream engine, checked without a network: one engine serves SotW and delta.
 import { describe, expect, it } from 'vitest';
 import { PUSH_ORDER, TYPE_URL } from '../../src/snapshot/types.js';
+import { SharedResponses } from '../../src/xds/shared-responses.js';
 import { FEATURE_RESOURCE_IN_SOTW, FEATURE_RESOURCE_TTL, StreamEngine, type StreamObserver } from '../../src/xds/stream.js';
 import type { XdsResponse } from '../../src/xds/wire.js';
 import { SnapshotSequence, instance } from '../support/snapshots.js';
@@ -218,6 +219,37 @@ function ttlEngine(protocol: 'sotw' | 'delta') {
   const observer: StreamObserver = { sent: () => undefined, acked: () => undefined, nacked: () => undefined, ignored: () => undefined };
   return new StreamEngine({ id: 't', protocol, api: 'ads', peer: 'peer', observer, resourceTtlMs: 10_000 });
 }
+
+describe('responses shared within a push', () => {
+  it('streams owed the same response get one object (one nonce, one encoding); others and TTL streams get their own', () => {
+    const seq = new SnapshotSequence();
+    const first = seq.next({ a: [instance('a', '1', 1)], b: [instance('b', '1', 2)] });
+    const follow = (e: StreamEngine, name: string) => {
+      const [r] = e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: '', resourceNames: [name] }, first.snapshot);
+      e.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: r!.nonce, resourceNames: [name] }, first.snapshot);
+      return e;
+    };
+    const [one, two, other] = [follow(engine('sotw').engine, 'a'), follow(engine('sotw').engine, 'a'), follow(engine('sotw').engine, 'b')];
+    const ttl = ttlEngine('sotw');
+    ttl.handleRequest({ node: TTL_NODE, typeUrl: TYPE_URL.endpoint, nonce: '', resourceNames: ['a'] }, first.snapshot);
+
+    const second = seq.next({ a: [instance('a', '1', 1), instance('a', '2', 3)], b: [instance('b', '1', 2), instance('b', '2', 4)] });
+    const shared = new SharedResponses();
+    const [r1, r2, r3, r4] = [one, two, other, ttl].map((e) => e.handleSnapshot(second.snapshot, second.diff, shared)[0]!);
+    expect(r2).toBe(r1);
+    expect(r3).not.toBe(r1);
+    expect(r4).not.toBe(r1);
+    expect(r4!.ttlMs).toBe(10_000);
+    expect(r1!.ttlMs).toBeUndefined();
+    // Each stream tracks the shared nonce as its own: its ACK is recognised, and the next push (a new set of shared
+    // responses) has a new nonce.
+    expect(two.handleRequest({ typeUrl: TYPE_URL.endpoint, nonce: r1!.nonce, resourceNames: ['a'] }, second.snapshot)).toEqual([]);
+    expect(two.info().types.get(TYPE_URL.endpoint)!.status).toBe('SYNCED');
+    const third = seq.next({ a: [instance('a', '3', 5)], b: [instance('b', '1', 2)] });
+    const [next] = two.handleSnapshot(third.snapshot, third.diff, new SharedResponses());
+    expect(next!.nonce).not.toBe(r1!.nonce);
+  });
+});
 
 describe('protocol edges', () => {
   it('SotW: answers an unchanged subscription repeated with an empty nonce only once per stream; a new stream always', () => {
