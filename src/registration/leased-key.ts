@@ -49,6 +49,8 @@ export class LeasedKey extends EventEmitter<LeasedKeyEvents> {
   private lease: Lease | undefined;
   private currentLeaseId: string | undefined;
   private lastLeaseId: string | undefined;
+  /** The etcd revision of the write that put the key under the current lease. */
+  private writtenRevision: string | undefined;
   private everRegistered = false;
   private loop: Promise<void> | undefined;
   private closeMode: 'release' | 'remove' | undefined;
@@ -64,6 +66,11 @@ export class LeasedKey extends EventEmitter<LeasedKeyEvents> {
     this.logger = options.logger;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.callTimeoutMs = options.callTimeoutMs ?? 5_000;
+  }
+
+  /** The etcd revision at which the key was written under the current lease (undefined while it has none). */
+  writtenAtRevision(): string | undefined {
+    return this.currentLeaseId === undefined ? undefined : this.writtenRevision;
   }
 
   /** The lease currently holding the key (decimal string), undefined while (re-)registering or after close. */
@@ -162,12 +169,14 @@ export class LeasedKey extends EventEmitter<LeasedKeyEvents> {
         candidate.on('lost', (error) => this.onLeaseLost(candidate, error));
         const leaseId = await candidate.grant();
         let written: string;
+        let revision: string;
         do {
           written = this.value; // setValue() during the write: write again, the newer value wins
-          await candidate.put(this.key).value(written).options(this.deadline());
+          revision = (await candidate.put(this.key).value(written).options(this.deadline())).header.revision;
         } while (written !== this.value);
         if (candidate.revoked()) throw new Error(`lease ${leaseId} was lost while writing the key`);
         if (!this.isOpen()) return this.handOverAfterClose(candidate);
+        this.writtenRevision = revision;
         this.acceptLease(candidate, leaseId);
         return;
       } catch (err) {

@@ -1,6 +1,8 @@
 // A registration's watch on its own key, so the instance learns what an operator did to it: a rewrite to "draining"
 // (etcd-xds drain) or a delete while its lease is still alive (etcd-xds deregister). A delete that comes with the
-// lease's expiry is not an operator's: the lease keeper re-registers then, as after any lost lease.
+// lease's expiry is not an operator's: the lease keeper re-registers then, as after any lost lease. Nor is a delete
+// older than the write under the current lease: after an outage the watch catches up, and may deliver the old
+// lease's expiry after the registration already wrote the key again.
 import type { Namespace, Watcher } from 'etcd3';
 import type { RegistrationLogger } from './leased-key.js';
 
@@ -19,6 +21,8 @@ export class OwnKeyWatch {
     private readonly client: Namespace,
     private readonly key: string,
     private readonly currentLeaseId: () => string | undefined,
+    /** The revision of the write under the current lease. */
+    private readonly writtenAtRevision: () => string | undefined,
     private readonly events: OwnKeyEvents,
     private readonly logger: RegistrationLogger,
   ) {}
@@ -33,7 +37,7 @@ export class OwnKeyWatch {
     watcher.on('put', (kv) => {
       if (isDraining(kv.value.toString('utf8'))) this.events.onDrainingValue();
     });
-    watcher.on('delete', () => void this.onDelete());
+    watcher.on('delete', (kv) => void this.onDelete(kv.mod_revision));
     // etcd3 reconnects a watch by itself; an error here must not crash the instance.
     watcher.on('error', (err) => this.logger.debug({ key: this.key, err: err.message }, 'watch on the own key failed; it reconnects'));
   }
@@ -45,9 +49,14 @@ export class OwnKeyWatch {
     await watcher?.cancel().catch(() => undefined);
   }
 
-  private async onDelete(): Promise<void> {
+  private async onDelete(deletedAt: string): Promise<void> {
     const leaseId = this.currentLeaseId();
     if (this.closed || !leaseId) return;
+    const written = this.writtenAtRevision();
+    if (written !== undefined && BigInt(deletedAt || '0') < BigInt(written)) {
+      this.logger.debug({ key: this.key, deletedAt, written }, 'a delete older than the current write: not an operator\'s');
+      return;
+    }
     try {
       const { TTL } = await this.client.leaseClient.leaseTimeToLive({ ID: leaseId });
       if (!this.closed && Number(TTL) > 0 && this.currentLeaseId() === leaseId) this.events.onDeletedWhileLeased();

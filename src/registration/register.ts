@@ -146,6 +146,7 @@ class ServiceRegistration extends EventEmitter<RegistrationEvents> implements Re
       client,
       key,
       () => leasedKey.leaseId(),
+      () => leasedKey.writtenAtRevision(),
       { onDrainingValue: () => this.onOperatorDrain(), onDeletedWhileLeased: () => this.onOperatorDelete() },
       logger,
     );
