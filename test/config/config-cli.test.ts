@@ -5,29 +5,18 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { validateEnvoyMessage } from '../../src/envoy/validate.js';
 import { CLI_ENTRY } from '../support/cli.js';
-import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
+import { useTestEtcd } from '../support/etcd-suite.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'config-cli-'));
 const CONFIG_PREFIX = `/cli-test-${process.pid}/config/`;
 const REG_PREFIX = `/cli-test-${process.pid}/services/`;
 
-let etcd: TestEtcd;
-let client: Etcd3;
-
-beforeAll(async () => {
-  etcd = await startTestEtcd();
-  client = new Etcd3({ hosts: etcd.endpoint });
-});
-afterAll(async () => {
-  client?.close();
-  await etcd?.close();
-  rmSync(workDir, { recursive: true, force: true });
-});
+const db = useTestEtcd();
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 interface Run {
   code: number;
@@ -35,7 +24,7 @@ interface Run {
   stderr: string;
 }
 
-function runCli(args: string[], endpoint = etcd.endpoint): Promise<Run> {
+function runCli(args: string[], endpoint = db.etcd.endpoint): Promise<Run> {
   const env = { ...process.env };
   for (const name of ['ETCD_ENDPOINTS', 'XDS_PREFIX', 'XDS_CONFIG_PREFIX', 'LOG_LEVEL']) delete env[name];
   const all = ['--import', 'tsx', CLI_ENTRY, 'config', ...args, '--etcd-endpoints', endpoint, '--config-prefix', CONFIG_PREFIX];
@@ -87,12 +76,12 @@ describe('etcd-xds config', { timeout: 240_000 }, () => {
       `ServicePolicy greeter: applied (${CONFIG_PREFIX}services/greeter)\nGateway front: applied (${CONFIG_PREFIX}gateways/front)\n`,
     );
     expect(applied.code).toBe(0);
-    expect(JSON.parse((await client.get(`${CONFIG_PREFIX}services/greeter`).string())!)).toEqual({
+    expect(JSON.parse((await db.client.get(`${CONFIG_PREFIX}services/greeter`).string())!)).toEqual({
       connectTimeout: '1s',
       subsets: { key: 'version', split: [{ value: 'v1', weight: 90 }, { value: 'v2', weight: 10 }] },
     });
 
-    await client.put(`${CONFIG_PREFIX}services/broken`).value('{"lbPolicy":"FASTEST"}');
+    await db.client.put(`${CONFIG_PREFIX}services/broken`).value('{"lbPolicy":"FASTEST"}');
     const listed = await runCli(['get']);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain('kind: ServicePolicy\nname: greeter\nspec:\n  connectTimeout: 1s\n');
@@ -105,7 +94,7 @@ describe('etcd-xds config', { timeout: 240_000 }, () => {
 
     const deleted = await runCli(['delete', 'gateway', 'front']);
     expect(deleted).toMatchObject({ code: 0, stdout: `Gateway front: deleted (${CONFIG_PREFIX}gateways/front)\n` });
-    expect(await client.get(`${CONFIG_PREFIX}gateways/front`).string()).toBeNull();
+    expect(await db.client.get(`${CONFIG_PREFIX}gateways/front`).string()).toBeNull();
     const [again, missing] = await Promise.all([runCli(['delete', 'Gateway', 'front']), runCli(['get', 'Gateway', 'front'])]);
     expect(again).toMatchObject({ code: 1, stderr: `Gateway front: not found (${CONFIG_PREFIX}gateways/front)\n` });
     expect(missing).toMatchObject({ code: 1, stderr: 'Gateway front: not found\n' });
@@ -123,7 +112,7 @@ describe('etcd-xds config', { timeout: 240_000 }, () => {
     const semantic = await runCli(['apply', '-f', writeFile('bad2.yaml', CANARY.replace('domains: [localhost]', 'domains: []'))]);
     expect(semantic.code).toBe(2);
     expect(semantic.stderr).toContain('document 2 (Gateway front): spec.virtualHosts[0].domains: needs at least one domain (or "*")');
-    expect(await client.get(`${CONFIG_PREFIX}gateways/front`).string()).toBeNull();
+    expect(await db.client.get(`${CONFIG_PREFIX}gateways/front`).string()).toBeNull();
     const kind = await runCli(['delete', 'Route', 'x']);
     expect(kind).toMatchObject({ code: 2, stderr: 'etcd-xds config: unknown kind "Route": use ServicePolicy or Gateway\n' });
   });
@@ -151,8 +140,8 @@ describe('etcd-xds config', { timeout: 240_000 }, () => {
       'greeter~version=v2',
     ]);
 
-    await client.put(`${REG_PREFIX}greeter/a`).value(JSON.stringify({ address: '10.0.0.1', port: 50051, metadata: { version: 'v1' } }));
-    await client.put(`${REG_PREFIX}greeter/b`).value(JSON.stringify({ address: '10.0.0.2', port: 50051, metadata: { version: 'v2' } }));
+    await db.client.put(`${REG_PREFIX}greeter/a`).value(JSON.stringify({ address: '10.0.0.1', port: 50051, metadata: { version: 'v1' } }));
+    await db.client.put(`${REG_PREFIX}greeter/b`).value(JSON.stringify({ address: '10.0.0.2', port: 50051, metadata: { version: 'v2' } }));
     const online = await runCli(['apply', '-f', file, '--dry-run', '--registrations-from-etcd', '--prefix', REG_PREFIX]);
     expect(online.code).toBe(0);
     const proxyless = (JSON.parse(online.stdout).groups as typeof groups)[2]!;
