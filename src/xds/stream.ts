@@ -244,7 +244,7 @@ export class StreamEngine {
     // The version describes everything the client holds after this response, whatever part of it was sent.
     const version = whole?.setVersion ?? contentSetVersion(content);
     const response = this.newResponse(shared, typeUrl, version, sent, [], whole !== undefined && !changedOnly);
-    this.track(sub, response, sub.sotwHolds());
+    this.track(sub, response, sub.sentSoFar());
     return { response, adds, removes };
   }
 

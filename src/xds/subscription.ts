@@ -281,14 +281,11 @@ export class Subscription {
     this.answerOwed = false;
   }
 
-  /** What the client holds now, kept as it is: a change to `sent` after this copies first. */
+  /**
+   * What the client holds once it applies every response written so far, kept as it is: `sent` itself, which a
+   * later change copies first. A SotW response's holds, and what a push compares the new content with.
+   */
   sentSoFar(): ReadonlyMap<string, string> {
-    this.sentShared = true;
-    return this.sentVersions;
-  }
-
-  /** SotW: what the client holds once it applies the response just recorded: `sent` itself, copied before it next changes. */
-  sotwHolds(): ReadonlyMap<string, string> {
     this.sentShared = true;
     return this.sentVersions;
   }

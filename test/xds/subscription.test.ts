@@ -82,7 +82,7 @@ describe('state-of-the-world names', () => {
     const sub = new Subscription(EDS, 'sotw');
     sub.setSotwNames(['a', 'b']);
     sub.recordSotwSent(sub.current(eds));
-    const holds = sub.sotwHolds();
+    const holds = sub.sentSoFar();
     sub.recordWritten({ nonce: '1', version: 'v-1', at: Date.now(), holds, removed: [] }, true);
     // A cluster changed: its assignment is owed again, while the response in flight still carries it.
     sub.forget('a');
