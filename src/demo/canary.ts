@@ -60,12 +60,6 @@ export interface CanaryCommandsOptions {
   say(line: string): void;
 }
 
-/** The file as a user in the current directory would name it. */
-export function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
-}
-
 /**
  * Applies and deletes the canary policy through the CLI, one command at a time, and remembers whether it is in
  * etcd, so the demo's clean-up removes a policy it left there.

@@ -23,14 +23,19 @@ export interface CliRun {
 /** Output kept from one run: a few lines are expected, a runaway command must not fill memory. */
 const MAX_OUTPUT = 16 * 1024;
 
+/** A file as a user in the current directory would name it: relative when it lies below, else as it is. */
+export function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
 /** This process's own CLI. Debugger flags are left out: a child would try to take the same inspector port. */
 export function thisCli(): CliCommand {
   const script = process.argv[1] ?? path.resolve(import.meta.dirname, '../../bin/etcd-xds.js');
   const flags = process.execArgv.filter((flag) => !flag.startsWith('--inspect'));
   const argv = [process.execPath, ...flags, script];
   if (path.basename(script) === 'etcd-xds') return { display: 'etcd-xds', argv };
-  const relative = path.relative(process.cwd(), script);
-  return { display: ['node', ...flags, relative.startsWith('..') ? script : relative].join(' '), argv };
+  return { display: ['node', ...flags, displayPath(script)].join(' '), argv };
 }
 
 /** `display` and the arguments, as the line a person would type. */

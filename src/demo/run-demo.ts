@@ -8,8 +8,8 @@ import { pino } from 'pino';
 import type { ControlPlane } from '../control-plane.js';
 import type { Logger } from '../logger.js';
 import { CallTally, elapsedLabel } from './call-tally.js';
-import { CANARY_FILE, CanaryCommands, describeSplit, displayPath, readCanaryPlan, splitOf } from './canary.js';
-import { thisCli, type CliCommand } from './cli-command.js';
+import { CANARY_FILE, CanaryCommands, describeSplit, readCanaryPlan, splitOf } from './canary.js';
+import { displayPath, thisCli, type CliCommand } from './cli-command.js';
 import {
   DEMO_SERVICE,
   printHints,
