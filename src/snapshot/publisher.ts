@@ -100,8 +100,6 @@ export class SnapshotPublisher implements SnapshotSource {
   private readonly viewMembers = new Map<string, { spec: ViewSpec; streams: number }>();
   /** Configuration objects changed since the last publish: the Envoy views they reach look at their routes again. */
   private configChanges: ConfigChange[] = [];
-  /** A Gateway changed since the last publish: nodes may now match another gateway. */
-  private regroupPending = false;
   private readonly policies: PolicyLookup;
   private extraSubsets: { config: ConfigView; byService: Map<string, string[]> } | undefined;
 
@@ -155,7 +153,6 @@ export class SnapshotPublisher implements SnapshotSource {
     const subsetServices = () => [...(this.extraSubsets?.byService.keys() ?? [])];
     for (const change of changes) if (change.kind === 'ServicePolicy') services.add(change.name);
     if (changes.some((c) => c.kind === 'Gateway')) {
-      this.regroupPending = true;
       for (const name of subsetServices()) services.add(name);
       if (this.options.config) this.gatewaySubsetsOf(this.options.config(), '');
       for (const name of subsetServices()) services.add(name);
@@ -314,9 +311,9 @@ export class SnapshotPublisher implements SnapshotSource {
     this.lastPublishAt = Date.now();
     this.armGc();
     const configChanges = this.configChanges;
-    const regroup = this.regroupPending;
     this.configChanges = [];
-    this.regroupPending = false;
+    // After a Gateway change a node may match another gateway: the streams ask for their view again.
+    const regroup = configChanges.some((change) => change.kind === 'Gateway');
     const next = diff.size > 0 ? snapshot : this.snapshot;
     const views = diff.size > 0 || configChanges.length > 0 ? this.views.update(next, diff, configChanges) : new Map<string, ViewUpdate>();
     const buildMs = performance.now() - started;
